@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "realtime-sidecar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "realtime-sidecar", targets: ["realtime-sidecar"]),
+        .executable(name: "sidecarctl", targets: ["sidecarctl"]),
+        .library(name: "Strategies", targets: ["Strategies"]),
+        .library(name: "Sidecar", targets: ["Sidecar"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, each wrapped once in Sidecar.
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Pure Swift: market events, parser, book state, depth metrics, strategies, signals.
+        .target(
+            name: "Strategies",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+
+        // Runtime: NATS bridge, HTTP, stats, services and lifecycle.
+        .target(
+            name: "Sidecar",
+            dependencies: [
+                "Strategies", "CNATS", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .executableTarget(
+            name: "realtime-sidecar",
+            dependencies: ["Sidecar", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .executableTarget(
+            name: "sidecarctl",
+            dependencies: ["Sidecar", "Strategies", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(name: "StrategiesTests", dependencies: ["Strategies"]),
+        .testTarget(
+            name: "SidecarTests",
+            dependencies: [
+"Sidecar", "Strategies"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+    ]
+)

@@ -1,0 +1,184 @@
+import Hummingbird
+import Strategies
+
+/// What the HTTP API reads. Every reader goes through published snapshots and counters;
+/// none touches engine state.
+public struct HTTPAPIContext: Sendable {
+    public var board: DepthBoard
+    public var stats: IngestStats
+    public var signalLog: SignalLog
+    public var defaultVenue: Venue
+    public var serviceVersion: String
+    public var strategies: [String]
+    /// NATS connected and subscribed.
+    public var ingestReady: @Sendable () -> Bool
+    public var natsConnected: @Sendable () -> Bool
+    public var slowConsumerDrops: @Sendable () -> Int
+    public var startedAtMs: Int64
+}
+
+enum HTTPAPI {
+    static func router(_ api: HTTPAPIContext) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/healthz") { _, _ in
+            json(.object([
+                ("status", .string("healthy")),
+                ("uptime_seconds", .double(Double(WallClock.nowMs() - api.startedAtMs) / 1000)),
+                ("version", .string(api.serviceVersion)),
+            ]))
+        }
+        router.get("/ready") { _, _ in
+            let subscribed = api.ingestReady()
+            let connected = api.natsConnected()
+            let ready = subscribed && connected
+            return json(.object([
+                ("ready", .bool(ready)),
+                ("checks", .object([
+                    ("nats_connected", .bool(connected)),
+                    ("nats_subscribed", .bool(subscribed)),
+                ])),
+            ]), status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/api/v1/stats") { _, _ in json(statsJSON(api)) }
+
+        let metrics = router.group("/api/v1/metrics")
+        metrics.get("/depth/{symbol}") { request, context in
+            let key = try symbolKey(request, context, api)
+            guard let body = api.board.cell(key, nowMs: WallClock.nowMs())?.read({ DepthResponses.depth($0) }) else {
+                return json(.object([
+                    ("error", .string("No metrics available for \(key.symbol)")),
+                    ("message", .string("Symbol may not be actively tracked or data is stale")),
+                    ("suggestion", .string("Check GET /api/v1/metrics/all to see tracked symbols")),
+                ]), status: .notFound)
+            }
+            return json(body)
+        }
+        metrics.get("/pressure/{symbol}") { request, context in
+            let text = request.uri.queryParameters.get("timeframe") ?? "5m"
+            guard let timeframe = PressureTimeframe(rawValue: text) else {
+                return json(.object([("detail", .string("Invalid timeframe. Must be '1m', '5m', or '15m'"))]),
+                            status: .badRequest)
+            }
+            let key = try symbolKey(request, context, api)
+            guard let body = api.board.cell(key, nowMs: WallClock.nowMs())?
+                .read({ DepthResponses.pressure($0, timeframe: timeframe) }) else {
+                return json(.object([
+                    ("error", .string("No pressure history available for \(key.symbol)")),
+                    ("message", .string("Symbol may not be actively tracked")),
+                ]), status: .notFound)
+            }
+            return json(body)
+        }
+        metrics.get("/summary") { request, _ in
+            let venue = try venue(request, api)
+            let now = WallClock.nowMs()
+            let entries = api.board.liveCells(nowMs: now).filter { $0.key.venue == venue }
+                .compactMap { cell in cell.read { (symbol: $0.key.symbol, metrics: $0.metrics) } }
+            guard let summary = MarketSummary.compute(entries) else {
+                return json(.object([("error", .string("No data available")), ("symbols_tracked", .int(0))]))
+            }
+            return json(DepthResponses.summary(summary, nowMs: now))
+        }
+        metrics.get("/all") { request, _ in
+            let venue = try venue(request, api)
+            let query: DepthQuery
+            do {
+                query = try depthQuery(request)
+            } catch {
+                return json(.object([("detail", .string("\(error)"))]), status: .unprocessableContent)
+            }
+            let rows = api.board.liveCells(nowMs: WallClock.nowMs()).filter { $0.key.venue == venue }
+                .compactMap { cell in
+                    cell.read { snapshot in
+                        DepthRow(symbol: snapshot.key.symbol, metrics: snapshot.metrics,
+                                 trend: snapshot.history.summary(for: .fiveMinutes)?.trend ?? .neutral)
+                    }
+                }
+            return json(DepthResponses.all(query.apply(rows), query: query))
+        }
+        return router
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.bytes)))
+    }
+
+    static func venue(_ request: Request, _ api: HTTPAPIContext) throws -> Venue {
+        guard let text = request.uri.queryParameters.get("venue") else { return api.defaultVenue }
+        guard let venue = Venue(name: text) else {
+            throw HTTPError(.badRequest, message: "Unknown venue '\(text)': use spot or usdm")
+        }
+        return venue
+    }
+
+    static func symbolKey(_ request: Request, _ context: BasicRequestContext, _ api: HTTPAPIContext) throws -> SymbolKey {
+        let symbol = try context.parameters.require("symbol").uppercased()
+        return SymbolKey(venue: try venue(request, api), symbol: symbol)
+    }
+
+    /// A query parameter that is present but not a number.
+    struct InvalidQueryNumber: Error, CustomStringConvertible {
+        var name: String
+        var value: String
+        var description: String { "\(name) must be a number, got '\(value)'" }
+    }
+
+    static func depthQuery(_ request: Request) throws -> DepthQuery {
+        let q = request.uri.queryParameters
+        func double(_ name: String) throws -> Double? {
+            guard let text = q.get(name) else { return nil }
+            guard let value = Double(text), value.isFinite else { throw InvalidQueryNumber(name: name, value: text) }
+            return value
+        }
+        func int(_ name: String, _ fallback: Int) throws -> Int {
+            guard let text = q.get(name) else { return fallback }
+            guard let value = Int(text) else { throw InvalidQueryNumber(name: name, value: text) }
+            return value
+        }
+        return try DepthQuery(symbols: DepthQuery.parseSymbols(csv: q.get("symbols")),
+                              minPressure: try double("min_pressure"), maxPressure: try double("max_pressure"),
+                              trend: q.get("trend"), limit: try int("limit", DepthQuery.defaultLimit),
+                              offset: try int("offset", 0), sortBy: q.get("sort_by"), sortOrder: q.get("sort_order"))
+    }
+
+    static func statsJSON(_ api: HTTPAPIContext) -> JSONValue {
+        let s = api.stats
+        func counters(_ dict: [String: StatCounter]) -> JSONValue {
+            .object(dict.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value.value)) })
+        }
+        let lastEvent = s.lastEventTimeMs.value
+        return .object([
+            ("messages", .object([
+                ("received", .int(s.received.value)),
+                ("processed", .int(s.processed.value)),
+                ("rejected", .int(s.rejected.value)),
+                ("rejected_by_reason", .object(RejectReason.allCases.map { ($0.description, .int(s.rejected($0).value)) })),
+                ("by_kind", .object(StreamKind.allCases.map { ($0.description, .int(s.kind($0).value)) })),
+                ("symbol_mismatches", .int(s.symbolMismatches.value)),
+                ("filtered_symbols", .int(s.filteredSymbols.value)),
+                ("slow_consumer_dropped", .int(api.slowConsumerDrops())),
+            ])),
+            ("signals", .object([
+                ("generated", counters(s.signalsGenerated)),
+                ("accepted", counters(s.signalsAccepted)),
+                ("published", counters(s.signalsPublished)),
+                ("below_min_confidence", .int(s.signalsBelowConfidence.value)),
+                ("publish_errors", .int(s.publishErrors.value)),
+                ("last_sequence", .int(Int64(api.signalLog.lastSequence))),
+            ])),
+            ("symbols", .object([
+                ("tracked", .int(s.symbolsTracked.value)),
+                ("evicted", .int(s.symbolsEvicted.value)),
+                ("expired", .int(s.symbolsExpired.value)),
+            ])),
+            ("nats", .object([
+                ("connected", .bool(api.natsConnected())),
+                ("subscribed", .bool(api.ingestReady())),
+            ])),
+            ("last_event_time", lastEvent > 0 ? .string(formatISO8601Millis(Int64(lastEvent))) : .null),
+            ("uptime_seconds", .double(Double(WallClock.nowMs() - api.startedAtMs) / 1000)),
+        ])
+    }
+}

@@ -1,0 +1,98 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Strategies
+import Synchronization
+import UnixSignals
+
+/// Builds the sidecar from its configuration and runs it as one `ServiceGroup`:
+/// the NATS ingest service and the HTTP server. Tests run it in-process on real ports.
+public final class SidecarRuntime: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public let configuration: SidecarConfiguration
+    public let stats: IngestStats
+    public let board: DepthBoard
+    public let signalLog: SignalLog
+    public let client: NATSClient
+    public let ingest: IngestService
+    private let engine: Engine
+    private let router: SignalRouter
+    private let logger: Logger
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    public init(configuration: SidecarConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let strategyIds = configuration.engine.enabledStrategyIds
+        stats = IngestStats(strategyIds: strategyIds)
+        board = DepthBoard(historySeconds: 900, ttlSeconds: configuration.engine.symbolTTLSeconds)
+        signalLog = SignalLog(capacity: configuration.signalLogCapacity)
+
+        var options = NATSClientOptions()
+        options.url = configuration.natsURL
+        options.name = configuration.connectionName
+        options.reconnectBufferBytes = configuration.reconnectBufferBytes
+        let connectionLogger = logger
+        client = try NATSClient(options: options) { event in
+            switch event {
+            case .connected, .reconnected: connectionLogger.info("nats \(event)")
+            case .disconnected, .closed: connectionLogger.warning("nats \(event)")
+            case .error(let text): connectionLogger.warning("nats error", metadata: ["error": "\(text)"])
+            case .slowConsumer: break  // counted; logging each drop would flood
+            }
+        }
+        let publisher = SignalPublisher(client: client, subjects: try SignalSubjectTemplate(configuration.publisherTopic),
+                                        source: configuration.signalSource, stats: stats, logger: logger)
+        router = SignalRouter(minConfidence: configuration.minSignalConfidence, log: signalLog, stats: stats,
+                              publisher: publisher)
+        engine = Engine(configuration: configuration.engine, board: board, stats: stats, sink: router)
+        ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
+    }
+
+    /// The venue APIs use when none is given: the first configured subject's tag, else spot.
+    public var defaultVenue: Venue { configuration.consumerSubjects.first?.venue ?? .spot }
+
+    /// Runs until a shutdown signal (or task cancellation), then shuts down gracefully:
+    /// not ready, HTTP stops, NATS subscriptions drain, publishes flush, connection closes.
+    /// `onHTTPBound` receives the bound HTTP port (useful with port 0).
+    public func run(shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+                    onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let ingest = self.ingest
+        let client = self.client
+        let api = HTTPAPIContext(
+            board: board, stats: stats, signalLog: signalLog, defaultVenue: defaultVenue,
+            serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
+            ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
+            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: WallClock.nowMs())
+        let logger = self.logger
+        let app = Application(
+            router: HTTPAPI.router(api),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
+                                 serverName: "realtime-sidecar"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("http listening", metadata: ["port": "\(port)"])
+                onHTTPBound(port)
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ingest), .init(service: app)],
+            gracefulShutdownSignals: shutdownSignals,
+            logger: logger))
+        self.group.withLock { $0 = group }
+        logger.info("realtime-sidecar starting", metadata: [
+            "version": "\(Self.version)",
+            "config": "\(configuration.effectiveValues.map { "\($0.0)=\($0.1)" }.joined(separator: " "))",
+        ])
+        try await group.run()
+        client.close(drainTimeoutMs: 2000)
+        logger.info("realtime-sidecar stopped")
+    }
+
+    /// Starts the same graceful shutdown a SIGTERM does.
+    public func shutdown() async {
+        guard let group = group.withLock({ $0 }) else { return }
+        await group.triggerGracefulShutdown()
+    }
+}

@@ -1,0 +1,158 @@
+/// Receives signals from the engine, on the ingest thread.
+public protocol SignalSink: AnyObject {
+    func emit(_ signal: Signal)
+}
+
+public struct EngineConfiguration: Sendable {
+    /// `TRADING_SYMBOLS`: upper-case allow-list; empty means every symbol.
+    public var allowedSymbols: Set<String> = []
+    /// `MAX_SYMBOLS`: bound on per-symbol state; the least recently updated symbol is evicted.
+    public var maxSymbols: Int = 1000
+    /// `SYMBOL_TTL_SECONDS`: state of a symbol with no update for this long (event time) is dropped.
+    public var symbolTTLSeconds: Int64 = 300
+    /// `orderbook_skew` parameters, or nil when the strategy is disabled.
+    public var orderbookSkew: OrderbookSkewParameters? = OrderbookSkewParameters()
+
+    public init() {}
+
+    public var enabledStrategyIds: [String] {
+        orderbookSkew == nil ? [] : [OrderbookSkew.id]
+    }
+}
+
+/// The single writer of all per-symbol state. `ingest` is called on one thread only (the NATS
+/// delivery thread); readers see depth through the `DepthBoard` and counters through `IngestStats`.
+public final class Engine {
+    /// Per-symbol state owned by the ingest thread.
+    final class SymbolState {
+        let key: SymbolKey
+        let cell: DepthCell
+        var bids = PriceLevels(capacity: 32)
+        var asks = PriceLevels(capacity: 32)
+        var lastEventTimeMs: Int64 = 0
+        /// Ingest tick of the last update, for least-recently-updated eviction.
+        var lastTouch: UInt64 = 0
+        var lastTradePrice = 0.0
+
+        init(key: SymbolKey, cell: DepthCell) {
+            self.key = key
+            self.cell = cell
+        }
+    }
+
+    public let configuration: EngineConfiguration
+    public let board: DepthBoard
+    public let stats: IngestStats
+    private unowned(unsafe) let sink: SignalSink
+    private var parser = MarketDataParser()
+    private var symbols: [SymbolKey: SymbolState] = [:]
+    private var orderbookSkew: OrderbookSkew?
+    private var tick: UInt64 = 0
+    private var watermarkMs: Int64 = 0
+    /// Sweep for expired symbols every this many messages: cheap, and bounded work per message.
+    private static let sweepInterval: UInt64 = 4096
+
+    /// `sink` must outlive the engine (the runtime owns both).
+    public init(configuration: EngineConfiguration, board: DepthBoard, stats: IngestStats, sink: SignalSink) {
+        self.configuration = configuration
+        self.board = board
+        self.stats = stats
+        self.sink = sink
+        orderbookSkew = configuration.orderbookSkew.map { OrderbookSkew(parameters: $0) }
+        symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
+    }
+
+    public var trackedSymbols: Int { symbols.count }
+
+    /// Parses and processes one NATS payload. Never throws: bad input is counted by reason.
+    public func ingest(_ payload: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64) {
+        stats.received.increment()
+        stats.lastReceiveTimeMs.set(Int(receiveTimeMs))
+        switch parser.parse(payload, subjectVenue: subjectVenue, receiveTimeMs: receiveTimeMs) {
+        case .rejected(let reason):
+            stats.rejected.increment()
+            stats.rejected(reason).increment()
+        case .ignored(let kind):
+            stats.kind(kind).increment()
+            stats.processed.increment()
+        case .event(let event, let kind, let flags):
+            stats.kind(kind).increment()
+            if flags.contains(.symbolMismatch) { stats.symbolMismatches.increment() }
+            process(event, receiveTimeMs: receiveTimeMs)
+            stats.processed.increment()
+        }
+    }
+
+    /// Applies one typed event to its symbol's state and runs the strategies subscribed to its kind.
+    public func process(_ event: MarketEvent, receiveTimeMs: Int64) {
+        let key = event.key
+        if !configuration.allowedSymbols.isEmpty && !configuration.allowedSymbols.contains(key.symbol) {
+            stats.filteredSymbols.increment()
+            return
+        }
+        let eventTimeMs = event.eventTimeMs
+        if eventTimeMs > watermarkMs {
+            watermarkMs = eventTimeMs
+            stats.lastEventTimeMs.set(Int(eventTimeMs))
+        }
+        tick &+= 1
+        let state = self.state(for: key)
+        state.lastTouch = tick
+        state.lastEventTimeMs = max(state.lastEventTimeMs, eventTimeMs)
+
+        switch event {
+        case .depth(let depth):
+            // Diffs are counted but do not maintain a book yet: a partial book is authoritative.
+            guard depth.isSnapshot else { break }
+            state.bids.assign(depth.bids)
+            state.asks.assign(depth.asks)
+            let metrics = DepthMetrics.compute(bids: state.bids, asks: state.asks, eventTimeMs: eventTimeMs)
+            state.cell.publish(metrics, receiveMs: receiveTimeMs, historySeconds: board.historySeconds)
+            if let signal = orderbookSkew?.onBook(key: key, bids: state.bids, asks: state.asks,
+                                                  eventTimeMs: eventTimeMs) {
+                emit(signal)
+            }
+        case .trade(let trade):
+            state.lastTradePrice = trade.price
+        case .ticker, .bookTicker:
+            break
+        }
+        if tick % Self.sweepInterval == 0 { expireIdleSymbols() }
+    }
+
+    private func emit(_ signal: Signal) {
+        stats.signalsGenerated[signal.strategyId]?.increment()
+        sink.emit(signal)
+    }
+
+    private func state(for key: SymbolKey) -> SymbolState {
+        if let state = symbols[key] { return state }
+        if symbols.count >= max(1, configuration.maxSymbols) { evictLeastRecentlyUpdated() }
+        let state = SymbolState(key: key, cell: board.cell(for: key))
+        symbols[key] = state
+        stats.symbolsTracked.set(symbols.count)
+        return state
+    }
+
+    private func evictLeastRecentlyUpdated() {
+        guard let victim = symbols.values.min(by: { $0.lastTouch < $1.lastTouch }) else { return }
+        drop(victim.key)
+        stats.symbolsEvicted.increment()
+    }
+
+    private func expireIdleSymbols() {
+        let cutoff = watermarkMs - configuration.symbolTTLSeconds * 1000
+        let expired = symbols.values.filter { $0.lastEventTimeMs < cutoff }.map(\.key)
+        for key in expired {
+            drop(key)
+            stats.symbolsExpired.increment()
+        }
+    }
+
+    private func drop(_ key: SymbolKey) {
+        symbols.removeValue(forKey: key)
+        board.remove(key)
+        orderbookSkew?.evict(key)
+        stats.symbolsTracked.set(symbols.count)
+    }
+}
