@@ -24,7 +24,7 @@ struct WatchCommand: ParsableCommand {
             }
         }
         let start = Date()
-        var nextTable = Date()
+        var nextTable = Date().addingTimeInterval(min(interval, 2))  // let the first books arrive
         while duration == 0 || Date().timeIntervalSince(start) < duration {
             if Date() >= nextTable {
                 printDepthTable()

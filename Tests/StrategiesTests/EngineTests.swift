@@ -80,6 +80,18 @@ struct EngineTests {
         #expect(stats.kind(.partialDepth).value == 2)
     }
 
+    @Test("the rejection hook sees each rejected payload with its reason, and nothing else")
+    func rejectionHook() {
+        let (engine, _, _) = makeEngine()
+        var seen: [(RejectReason, String)] = []
+        engine.onRejected = { reason, payload in seen.append((reason, String(decoding: payload, as: UTF8.self))) }
+        engine.ingest(Frames.balancedBook("BTCUSDT", timeMs: 1000))
+        engine.ingest("[1,2")
+        #expect(seen.count == 1)
+        #expect(seen.first?.0 == .malformedJSON)
+        #expect(seen.first?.1 == "[1,2")
+    }
+
     @Test("symbols outside TRADING_SYMBOLS are counted and skipped")
     func allowListFilters() {
         let (engine, _, board) = makeEngine { $0.allowedSymbols = ["ETHUSDT"] }

@@ -47,6 +47,8 @@ public final class SidecarRuntime: @unchecked Sendable {
         router = SignalRouter(minConfidence: configuration.minSignalConfidence, log: signalLog, stats: stats,
                               publisher: publisher)
         engine = Engine(configuration: configuration.engine, board: board, stats: stats, sink: router)
+        let rejectionLog = RejectionLogger(logger: logger)
+        engine.onRejected = { reason, payload in rejectionLog.log(reason, payload) }
         ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
     }
 
@@ -94,5 +96,24 @@ public final class SidecarRuntime: @unchecked Sendable {
     public func shutdown() async {
         guard let group = group.withLock({ $0 }) else { return }
         await group.triggerGracefulShutdown()
+    }
+}
+
+/// Logs a sample of rejected input, at most a few lines a minute: bad input is data, and a
+/// flood of it must not become a flood of logs.
+final class RejectionLogger {
+    private let logger: Logger
+    private var budget = RateLimitedLog(perMinute: 10)
+    private static let sampleBytes = 256
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// Runs on the ingest thread only.
+    func log(_ reason: RejectReason, _ payload: UnsafeRawBufferPointer) {
+        guard budget.allow() else { return }
+        let sample = String(decoding: payload.prefix(Self.sampleBytes), as: UTF8.self)
+        logger.warning("rejected market-data message", metadata: [
+            "reason": "\(reason)", "bytes": "\(payload.count)", "sample": "\(sample)",
+        ])
     }
 }

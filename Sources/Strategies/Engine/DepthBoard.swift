@@ -6,6 +6,9 @@ public struct DepthSnapshot: Sendable {
     public var key: SymbolKey
     public var metrics: DepthMetrics
     public var history: PressureHistory
+    /// The book behind `metrics`, best first (storage reused across updates).
+    public var bids: PriceLevels
+    public var asks: PriceLevels
     /// Depth updates applied since the symbol was first seen.
     public var updates: Int
     /// Wall-clock receive time of the last update (ms), for the reader-side TTL.
@@ -23,14 +26,17 @@ public final class DepthCell: Sendable {
         state = Mutex(nil)
     }
 
-    func publish(_ metrics: DepthMetrics, receiveMs: Int64, historySeconds: Int) {
+    func publish(_ metrics: DepthMetrics, bids: PriceLevels, asks: PriceLevels, receiveMs: Int64, historySeconds: Int) {
         state.withLock { snapshot in
             if snapshot == nil {
                 snapshot = DepthSnapshot(key: key, metrics: metrics,
                                          history: PressureHistory(capacitySeconds: historySeconds),
+                                         bids: PriceLevels(capacity: 32), asks: PriceLevels(capacity: 32),
                                          updates: 0, lastReceiveMs: receiveMs)
             }
             snapshot!.metrics = metrics
+            snapshot!.bids.assign(bids)
+            snapshot!.asks.assign(asks)
             snapshot!.updates += 1
             snapshot!.lastReceiveMs = receiveMs
             snapshot!.history.record(timeMs: metrics.eventTimeMs, netPressure: metrics.netPressure,

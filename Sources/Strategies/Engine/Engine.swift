@@ -64,6 +64,10 @@ public final class Engine {
 
     public var trackedSymbols: Int { symbols.count }
 
+    /// Called on the ingest thread for each rejected payload (valid only during the call), so the
+    /// runtime can log a sample at a bounded rate. Costs nothing on the accept path.
+    public var onRejected: ((RejectReason, UnsafeRawBufferPointer) -> Void)?
+
     /// Parses and processes one NATS payload. Never throws: bad input is counted by reason.
     public func ingest(_ payload: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64) {
         stats.received.increment()
@@ -72,6 +76,7 @@ public final class Engine {
         case .rejected(let reason):
             stats.rejected.increment()
             stats.rejected(reason).increment()
+            onRejected?(reason, payload)
         case .ignored(let kind):
             stats.kind(kind).increment()
             stats.processed.increment()
@@ -107,7 +112,8 @@ public final class Engine {
             state.bids.assign(depth.bids)
             state.asks.assign(depth.asks)
             let metrics = DepthMetrics.compute(bids: state.bids, asks: state.asks, eventTimeMs: eventTimeMs)
-            state.cell.publish(metrics, receiveMs: receiveTimeMs, historySeconds: board.historySeconds)
+            state.cell.publish(metrics, bids: state.bids, asks: state.asks, receiveMs: receiveTimeMs,
+                               historySeconds: board.historySeconds)
             if let signal = orderbookSkew?.onBook(key: key, bids: state.bids, asks: state.asks,
                                                   eventTimeMs: eventTimeMs) {
                 emit(signal)

@@ -170,6 +170,73 @@ enum DecimalText {
     /// caller then takes the general path). No sign: negatives take the general path too.
     @inline(__always)
     static func quotedFast(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (value: Double, quote: Int)? {
+        let n = bytes.count
+        // Word-at-a-time when 16 bytes are readable: each part's digits are found with one mask
+        // and converted with one SWAR step, no per-digit loop for up to 7 integer digits and up
+        // to 8 fraction digits (every Binance price and quantity).
+        guard start >= 0, start &+ 16 <= n else { return quotedFastScalar(bytes, from: start) }
+        let w1 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+        let k = firstNonDigit(w1)
+        guard k > 0 && k < 8 else { return quotedFastScalar(bytes, from: start) }
+        var m = digitsValue(w1, count: k)
+        var i = start &+ k
+        var fracDigits = 0
+        if bytes[i] == 0x2E {
+            i &+= 1
+            guard i &+ 8 <= n else { return quotedFastScalar(bytes, from: start) }
+            let w2 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let j = firstNonDigit(w2)
+            guard j > 0 else { return nil }
+            if j < 8 {
+                m = m &* exactIntegerPowerOfTen(j) &+ digitsValue(w2, count: j)
+                i &+= j
+                fracDigits = j
+            } else {
+                m = m &* 100_000_000 &+ digitsValue(w2, count: 8)
+                i &+= 8
+                fracDigits = 8
+                while i < n {
+                    let d = bytes[i] &- 0x30
+                    if d >= 10 { break }
+                    m = m &* 10 &+ UInt64(d)
+                    i &+= 1
+                    fracDigits &+= 1
+                }
+            }
+        }
+        guard i < n, bytes[i] == 0x22, k &+ fracDigits <= 19, m <= (1 << 53) else { return nil }
+        let v = fracDigits == 0 ? Double(m) : Double(m) / exactPowerOfTen(fracDigits)
+        return (v, i)
+    }
+
+    /// Index (0...8) of the first byte of `v` (first byte in the low bits) that is not an ASCII
+    /// digit; 8 if all are digits.
+    @inline(__always)
+    static func firstNonDigit(_ v: UInt64) -> Int {
+        // Zero bytes exactly where the byte is a digit (a carry out of a non-digit byte >= 0xFA
+        // can only disturb later bytes, so the first non-digit is still found exactly).
+        let x = ((v & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
+            | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
+        // High bit of each byte set iff the byte is non-zero (no carries between bytes).
+        let nonZero = (x | ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F)) & 0x8080_8080_8080_8080
+        return nonZero.trailingZeroBitCount >> 3
+    }
+
+    /// The value of the first `count` (1...8) bytes of `v`, which must be ASCII digits.
+    @inline(__always)
+    static func digitsValue(_ v: UInt64, count: Int) -> UInt64 {
+        // Right-align the digits in the word and fill the leading positions with '0'.
+        let shift = UInt64(truncatingIfNeeded: (8 &- count) &* 8)
+        let aligned = count == 8 ? v : (v << shift) | (0x3030_3030_3030_3030 >> UInt64(truncatingIfNeeded: count &* 8))
+        var x = aligned &- 0x3030_3030_3030_3030
+        x = (x &* 10) &+ (x >> 8)
+        x = ((x & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32))
+            &+ ((x >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32))) >> 32
+        return x
+    }
+
+    /// `quotedFast` one byte at a time, near the end of the buffer or for long integer parts.
+    static func quotedFastScalar(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (value: Double, quote: Int)? {
         let end = bytes.count
         var i = start
         var m: UInt64 = 0
@@ -204,15 +271,21 @@ enum DecimalText {
         return (v, i)
     }
 
+    /// True if the eight bytes at `i` are all ASCII digits (caller ensures `i + 8 <= count`).
+    @inline(__always)
+    static func allDigits(_ bytes: UnsafeRawBufferPointer, at i: Int) -> Bool {
+        let v = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        return v & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+            && (v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+    }
+
     /// The value of eight ASCII digits at `i` (caller ensures `i + 8 <= count`), or nil if any
     /// of them is not a digit. SWAR: three multiplications instead of eight steps.
     @inline(__always)
     static func eightDigits(_ bytes: UnsafeRawBufferPointer, at i: Int) -> UInt64? {
         let v = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
         // Every byte in 0x30...0x39: high nibble 3, and adding 6 does not carry out of the nibble.
-        guard v & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
-            (v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
-        else { return nil }
+        guard allDigits(bytes, at: i) else { return nil }
         var x = v &- 0x3030_3030_3030_3030
         x = (x &* 10) &+ (x >> 8)  // pairs: byte 2k holds digits 2k,2k+1 as a number < 100
         x = ((x & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32))
@@ -232,17 +305,17 @@ enum DecimalText {
         1e19, 1e20, 1e21, 1e22,
     ]
 
-    /// 10^k as an integer for 0 <= k <= 15.
+    /// 10^k as an integer for 0 <= k <= 19.
     @inline(__always)
     static func exactIntegerPowerOfTen(_ k: Int) -> UInt64 {
-        var r: UInt64 = 1
-        var k = k
-        while k > 0 {
-            r &*= 10
-            k -= 1
-        }
-        return r
+        integerPowersOfTen[k < 0 ? 0 : (k > 19 ? 19 : k)]
     }
+
+    static let integerPowersOfTen: [UInt64] = [
+        1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
+        100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
+        10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+    ]
 
     /// Parses `-?digit+` in `bytes[start..<end]` as an `Int64`; nil on anything else or overflow.
     @inline(__always)

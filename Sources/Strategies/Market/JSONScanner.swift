@@ -240,6 +240,7 @@ struct JSONScanner {
             p &+= 1
         } else if first >= 0x31 && first <= 0x39 {
             p &+= 1
+            while p &+ 8 <= count, DecimalText.allDigits(bytes, at: p) { p &+= 8 }
             while Self.isDigit(at(p)) { p &+= 1 }
         } else {
             failed = true
@@ -397,23 +398,28 @@ enum JSONKind: UInt8 {
 
 /// A scanned value: its kind and byte range. For strings the range is the raw content
 /// between the quotes (escapes not decoded); for everything else it spans the whole token.
+/// Offsets are stored as `Int32` so a token fits in two registers (the parser rejects frames of
+/// 2 GiB or more).
 struct JSONToken {
     var kind: JSONKind
-    var start: Int
-    var end: Int
+    private var start32: Int32
+    private var end32: Int32
     /// Strings: the content contains backslash escapes.
     var hasEscape: Bool
     /// Numbers: no fraction and no exponent.
     var isInteger: Bool
 
+    @inline(__always)
     init(kind: JSONKind = .absent, start: Int = 0, end: Int = 0, hasEscape: Bool = false, isInteger: Bool = false) {
         self.kind = kind
-        self.start = start
-        self.end = end
+        self.start32 = Int32(truncatingIfNeeded: start)
+        self.end32 = Int32(truncatingIfNeeded: end)
         self.hasEscape = hasEscape
         self.isInteger = isInteger
     }
 
+    var start: Int { Int(start32) }
+    var end: Int { Int(end32) }
     var isPresent: Bool { kind != .absent }
     /// Present and not `null`.
     var hasValue: Bool { kind != .absent && kind != .null }

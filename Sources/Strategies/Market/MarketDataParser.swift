@@ -70,6 +70,8 @@
 public struct MarketDataParser {
     private var scratchBids: PriceLevels
     private var scratchAsks: PriceLevels
+    /// Recently built symbol strings, so steady traffic does not rebuild them.
+    private var symbols = SymbolCache()
 
     public init() {
         scratchBids = PriceLevels(capacity: 64)
@@ -86,6 +88,7 @@ public struct MarketDataParser {
     public mutating func parse(_ bytes: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64)
         -> ParseOutcome
     {
+        guard bytes.count < Int(Int32.max) else { return .rejected(.malformedJSON) }
         var sc = JSONScanner(bytes)
         var env = EnvelopeFields()
         var f = DataFields()
@@ -120,7 +123,7 @@ public struct MarketDataParser {
         let symbol: String
         if f.s.isPresent {
             guard f.s.kind == .string, f.s.length > 0 else { return .rejected(.missingField) }
-            symbol = withStringContent(bytes, f.s) { uppercasedString($0) }
+            symbol = withStringContent(bytes, f.s) { symbols.string(uppercasing: $0) }
             let same: Bool
             if let decoded = stream.decodedSymbol {
                 same = decoded.utf8.elementsEqual(symbol.utf8)
@@ -129,7 +132,7 @@ public struct MarketDataParser {
             }
             if !same { flags.insert(.symbolMismatch) }
         } else {
-            symbol = stream.decodedSymbol ?? uppercasedString(streamSymbol)
+            symbol = stream.decodedSymbol ?? symbols.string(uppercasing: streamSymbol)
         }
 
         let r = FieldReader(bytes: bytes)
@@ -237,11 +240,17 @@ public struct MarketDataParser {
         sc.skipWhitespace()
         if !sc.consume(0x7D) {
             members: while true {
-                guard let key = sc.scanString() else { return false }
+                let member: EnvelopeKey
+                if let known = knownEnvelopeKey(&sc) {
+                    member = known
+                } else {
+                    guard let key = sc.scanString() else { return false }
+                    sc.skipWhitespace()
+                    guard sc.consume(0x3A) else { return sc.fail() }
+                    member = envelopeKey(sc.bytes, key)
+                }
                 sc.skipWhitespace()
-                guard sc.consume(0x3A) else { return sc.fail() }
-                sc.skipWhitespace()
-                switch envelopeKey(sc.bytes, key) {
+                switch member {
                 case .stream:
                     guard let t = sc.scanValue(depth: 1) else { return false }
                     env.stream = t
@@ -492,6 +501,42 @@ private func uppercasedString(_ src: UnsafeRawBufferPointer) -> String {
     return String(decoding: src.map(asciiUpper), as: UTF8.self)
 }
 
+/// A small round-robin cache of upper-cased symbol strings keyed by their first 16 bytes.
+/// Building a `String` costs a few hundred instructions (UTF-8 validation); a hit costs a few.
+private struct SymbolCache {
+    private struct Entry {
+        var lo: UInt64 = 0
+        var hi: UInt64 = 0
+        var count: Int = -1
+        var string: String = ""
+    }
+    private var entries: (Entry, Entry, Entry, Entry, Entry, Entry, Entry, Entry) =
+        (Entry(), Entry(), Entry(), Entry(), Entry(), Entry(), Entry(), Entry())
+    private var next = 0
+
+    /// The ASCII upper-cased `src` as a `String`.
+    mutating func string(uppercasing src: UnsafeRawBufferPointer) -> String {
+        guard src.count <= 16 else { return uppercasedString(src) }
+        var lo: UInt64 = 0
+        var hi: UInt64 = 0
+        for i in 0..<src.count {
+            let c = UInt64(asciiUpper(src[i]))
+            if i < 8 { lo |= c << UInt64(i &* 8) } else { hi |= c << UInt64((i &- 8) &* 8) }
+        }
+        let n = src.count
+        return withUnsafeMutableBytes(of: &entries) { raw -> String in
+            let table = raw.bindMemory(to: Entry.self)
+            for i in 0..<table.count where table[i].count == n && table[i].lo == lo && table[i].hi == hi {
+                return table[i].string
+            }
+            let s = uppercasedString(src)
+            table[next] = Entry(lo: lo, hi: hi, count: n, string: s)
+            next = (next &+ 1) & 7
+            return s
+        }
+    }
+}
+
 /// Typed reads of recorded tokens. Each records the first problem in `err`.
 private struct FieldReader {
     let bytes: UnsafeRawBufferPointer
@@ -669,6 +714,42 @@ private func hasPrefix(_ s: UnsafeRawBufferPointer, _ lit: StaticString) -> Bool
 // MARK: - Keys and recorded fields
 
 private enum EnvelopeKey { case stream, data, timestamp, other }
+
+/// The upstream envelope's keys, written exactly as the socket client writes them (quote, key,
+/// quote, colon): recognised by comparing bytes, without the generic string scan. On a match
+/// `sc.pos` moves past the colon; otherwise nothing moves and the caller scans the key.
+@inline(__always)
+private func knownEnvelopeKey(_ sc: inout JSONScanner) -> EnvelopeKey? {
+    let p = sc.pos
+    guard p &+ 1 < sc.count, sc.bytes[p] == 0x22 else { return nil }
+    let lit: StaticString
+    let key: EnvelopeKey
+    switch sc.bytes[p &+ 1] {
+    case UInt8(ascii: "s"):
+        if sc.byte(at: p &+ 2) == UInt8(ascii: "t") { (lit, key) = (#""stream":"#, .stream) } else { (lit, key) = (#""source":"#, .other) }
+    case UInt8(ascii: "d"): (lit, key) = (#""data":"#, .data)
+    case UInt8(ascii: "t"): (lit, key) = (#""timestamp":"#, .timestamp)
+    case UInt8(ascii: "m"): (lit, key) = (#""message_id":"#, .other)
+    case UInt8(ascii: "v"): (lit, key) = (#""version":"#, .other)
+    default: return nil
+    }
+    let n = lit.utf8CodeUnitCount
+    guard p &+ n <= sc.count, bytesEqual(sc.bytes, at: p, lit) else { return nil }
+    sc.pos = p &+ n
+    return key
+}
+
+/// `bytes[p..<p + lit.count] == lit`, for literals of 7 to 16 bytes (two overlapping words);
+/// the caller ensures the range is inside `bytes`.
+@inline(__always)
+private func bytesEqual(_ bytes: UnsafeRawBufferPointer, at p: Int, _ lit: StaticString) -> Bool {
+    let n = lit.utf8CodeUnitCount
+    let l = UnsafeRawPointer(lit.utf8Start)
+    guard n >= 8 else { return hasPrefix(UnsafeRawBufferPointer(rebasing: bytes[p..<(p &+ n)]), lit) }
+    return bytes.loadUnaligned(fromByteOffset: p, as: UInt64.self) == l.loadUnaligned(as: UInt64.self)
+        && bytes.loadUnaligned(fromByteOffset: p &+ n &- 8, as: UInt64.self)
+            == l.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+}
 
 @inline(__always)
 private func envelopeKey(_ bytes: UnsafeRawBufferPointer, _ tok: JSONToken) -> EnvelopeKey {

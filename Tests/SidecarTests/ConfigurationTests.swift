@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import Sidecar
+import Strategies
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults match the README: seed names, no queue group, all symbols")
+    func defaults() throws {
+        let configuration = try SidecarConfiguration(environment: [:])
+        #expect(configuration.natsURL == "nats://127.0.0.1:4222")
+        #expect(configuration.consumerSubjects == [ConsumerSubject(subject: "binance.websocket.data", venue: nil)])
+        #expect(configuration.consumerGroup == nil)
+        #expect(configuration.publisherTopic == "signals.trading")
+        #expect(configuration.engine.allowedSymbols.isEmpty)
+        #expect(configuration.minSignalConfidence == 0.6)
+        #expect(configuration.httpPort == 8080)
+        #expect(configuration.engine.orderbookSkew == OrderbookSkewParameters())
+    }
+
+    @Test("NATS_CONSUMER_TOPIC takes subjects tagged with their venue")
+    func venueTaggedSubjects() throws {
+        let configuration = try SidecarConfiguration(environment: [
+            "NATS_CONSUMER_TOPIC": "binance.websocket.data=spot, binance.futures.websocket.data=usdm,raw.data",
+        ])
+        #expect(configuration.consumerSubjects == [
+            ConsumerSubject(subject: "binance.websocket.data", venue: .spot),
+            ConsumerSubject(subject: "binance.futures.websocket.data", venue: .usdm),
+            ConsumerSubject(subject: "raw.data", venue: nil),
+        ])
+    }
+
+    @Test("invalid values are refused with the variable, the value and the reason")
+    func invalidValues() {
+        let cases: [(String, String)] = [
+            ("NATS_CONSUMER_TOPIC", "a=moon"), ("MAX_SYMBOLS", "0"), ("MAX_SYMBOLS", "many"),
+            ("SIGNAL_MIN_CONFIDENCE", "1.5"), ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "maybe"),
+            ("NATS_PUBLISHER_TOPIC", "signals.*"), ("LOG_FORMAT", "xml"),
+            ("ORDERBOOK_SKEW_SELL_THRESHOLD", "1.5"),
+        ]
+        for (name, value) in cases {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
+                try SidecarConfiguration(environment: [name: value])
+            }
+            do {
+                _ = try SidecarConfiguration(environment: [name: value])
+            } catch {
+                #expect(error.variable == name)
+                #expect(!error.reason.isEmpty)
+            }
+        }
+    }
+
+    @Test("TRADING_SYMBOLS is upper-cased and trimmed; the seed's HEALTH_CHECK_PORT is accepted")
+    func symbolsAndSeedPort() throws {
+        let configuration = try SidecarConfiguration(environment: ["TRADING_SYMBOLS": " btcusdt,ETHUSDT ,", "HEALTH_CHECK_PORT": "9000"])
+        #expect(configuration.engine.allowedSymbols == ["BTCUSDT", "ETHUSDT"])
+        #expect(configuration.httpPort == 9000)
+    }
+
+    @Test("credentials in NATS_URL are redacted in the effective configuration")
+    func redactsCredentials() throws {
+        let configuration = try SidecarConfiguration(environment: ["NATS_URL": "nats://trader:s3cret@nats:4222"])
+        let url = configuration.effectiveValues.first { $0.0 == "NATS_URL" }?.1
+        #expect(url == "nats://trader:***@nats:4222")
+    }
+
+    @Test("the README documents every environment variable the sidecar reads")
+    func readmeListsEveryVariable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        for variable in SidecarConfiguration.variables {
+            #expect(readme.contains("| `\(variable.name)` | "), "README is missing \(variable.name)")
+        }
+    }
+
+    @Test("every variable the configuration reads is declared in its documented list")
+    func everyReadVariableIsDeclared() throws {
+        // Set every declared variable to an invalid value: each must be rejected by name, proving
+        // the parser reads it; numeric and boolean ones are checked this way.
+        let declared = Set(SidecarConfiguration.variables.map(\.name))
+        for name in ["NATS_PENDING_MSGS_LIMIT", "NATS_PENDING_BYTES_LIMIT", "NATS_RECONNECT_BUFFER_BYTES", "MAX_SYMBOLS",
+                     "SYMBOL_TTL_SECONDS", "SIGNAL_MIN_CONFIDENCE", "SIGNAL_LOG_CAPACITY", "HTTP_PORT",
+                     "STRATEGY_ENABLED_ORDERBOOK_SKEW", "ORDERBOOK_SKEW_TOP_LEVELS", "ORDERBOOK_SKEW_BUY_THRESHOLD",
+                     "ORDERBOOK_SKEW_SELL_THRESHOLD", "ORDERBOOK_SKEW_MIN_SPREAD_PERCENT",
+                     "ORDERBOOK_SKEW_COOLDOWN_SECONDS", "LOG_FORMAT"] {
+            #expect(declared.contains(name))
+            #expect(throws: ConfigurationError.self, "\(name) is not read") {
+                try SidecarConfiguration(environment: [name: "-not-a-value-"])
+            }
+        }
+    }
+}
