@@ -62,8 +62,7 @@ let package = Package(
         .testTarget(name: "StrategiesTests", dependencies: ["Strategies"]),
         .testTarget(
             name: "SidecarTests",
-            dependencies: [
-"Sidecar", "Strategies"],
+            dependencies: ["Sidecar", "Strategies", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

@@ -16,14 +16,19 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Frame loading (real replays or synthetic) shared by the suites and the profiling driver.
+        .target(name: "BenchSupport", dependencies: [.product(name: "Strategies", package: rootIdentity)]),
         .executableTarget(
             name: "HotPath",
             dependencies: [
+                "BenchSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "Strategies", package: rootIdentity),
             ],
             path: "Benchmarks/HotPath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // Not a benchmark: a fixed-count driver for valgrind --tool=callgrind (scripts/profile-hot-path).
+        .executableTarget(name: "HotPathProfile", dependencies: ["BenchSupport", .product(name: "Strategies", package: rootIdentity)]),
     ]
 )

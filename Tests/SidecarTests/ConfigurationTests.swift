@@ -15,7 +15,9 @@ struct ConfigurationTests {
         #expect(configuration.engine.allowedSymbols.isEmpty)
         #expect(configuration.minSignalConfidence == 0.6)
         #expect(configuration.httpPort == 8080)
-        #expect(configuration.engine.orderbookSkew == OrderbookSkewParameters())
+        // The seed's switches: everything on but onchain_metrics (inventory §2.0).
+        #expect(configuration.engine.strategies.enabled == Set(StrategySettings.allIds).subtracting([OnchainMetrics.id]))
+        #expect(configuration.engine.strategies.parameters.isEmpty)
     }
 
     @Test("NATS_CONSUMER_TOPIC takes subjects tagged with their venue")
@@ -36,7 +38,8 @@ struct ConfigurationTests {
             ("NATS_CONSUMER_TOPIC", "a=moon"), ("MAX_SYMBOLS", "0"), ("MAX_SYMBOLS", "many"),
             ("SIGNAL_MIN_CONFIDENCE", "1.5"), ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "maybe"),
             ("NATS_PUBLISHER_TOPIC", "signals.*"), ("LOG_FORMAT", "xml"),
-            ("ORDERBOOK_SKEW_SELL_THRESHOLD", "1.5"),
+            ("ORDERBOOK_SKEW_SELL_THRESHOLD", "1.5"), ("BTC_DOMINANCE_WINDOW_HOURS", "2.5"),
+            ("SPREAD_THRESHOLD_PERCENT", "abc"),
         ]
         for (name, value) in cases {
             #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
@@ -75,6 +78,24 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("strategy switches and parameters are read with the seed's names and checked against the schema")
+    func strategyEnvironment() throws {
+        let configuration = try SidecarConfiguration(environment: [
+            "STRATEGY_ENABLED_ONCHAIN_METRICS": "true", "STRATEGY_ENABLED_ICEBERG_DETECTOR": "false",
+            "ORDERBOOK_SKEW_TOP_LEVELS": "10", "BTC_DOMINANCE_HIGH_THRESHOLD": "75", "SPREAD_THRESHOLD_PERCENT": "0.8",
+        ])
+        let strategies = configuration.engine.strategies
+        #expect(strategies.isEnabled(OnchainMetrics.id))
+        #expect(!strategies.isEnabled(IcebergDetector.id))
+        #expect(strategies.values(for: OrderbookSkew.id).values["top_levels"] == .int(10))
+        #expect(strategies.values(for: BTCDominance.id).values["high_threshold"] == .double(75))
+        #expect(strategies.values(for: CrossExchangeSpread.id).values["spread_threshold_percent"] == .double(0.8))
+        // Out of the schema's range: refused by name.
+        #expect(throws: ConfigurationError.self) {
+            try SidecarConfiguration(environment: ["ORDERBOOK_SKEW_TOP_LEVELS": "500"])
+        }
+    }
+
     @Test("every variable the configuration reads is declared in its documented list")
     func everyReadVariableIsDeclared() throws {
         // Set every declared variable to an invalid value: each must be rejected by name, proving
@@ -82,9 +103,10 @@ struct ConfigurationTests {
         let declared = Set(SidecarConfiguration.variables.map(\.name))
         for name in ["NATS_PENDING_MSGS_LIMIT", "NATS_PENDING_BYTES_LIMIT", "NATS_RECONNECT_BUFFER_BYTES", "MAX_SYMBOLS",
                      "SYMBOL_TTL_SECONDS", "SIGNAL_MIN_CONFIDENCE", "SIGNAL_LOG_CAPACITY", "HTTP_PORT",
-                     "STRATEGY_ENABLED_ORDERBOOK_SKEW", "ORDERBOOK_SKEW_TOP_LEVELS", "ORDERBOOK_SKEW_BUY_THRESHOLD",
-                     "ORDERBOOK_SKEW_SELL_THRESHOLD", "ORDERBOOK_SKEW_MIN_SPREAD_PERCENT",
-                     "ORDERBOOK_SKEW_COOLDOWN_SECONDS", "LOG_FORMAT"] {
+                     "STRATEGY_ENABLED_ORDERBOOK_SKEW", "STRATEGY_ENABLED_TRADE_MOMENTUM", "STRATEGY_ENABLED_TICKER_VELOCITY",
+                     "STRATEGY_ENABLED_SPREAD_LIQUIDITY", "STRATEGY_ENABLED_ICEBERG_DETECTOR",
+                     "STRATEGY_ENABLED_BTC_DOMINANCE", "STRATEGY_ENABLED_CROSS_EXCHANGE_SPREAD",
+                     "STRATEGY_ENABLED_ONCHAIN_METRICS", "LOG_FORMAT"] {
             #expect(declared.contains(name))
             #expect(throws: ConfigurationError.self, "\(name) is not read") {
                 try SidecarConfiguration(environment: [name: "-not-a-value-"])

@@ -32,6 +32,8 @@ extension Engine {
 struct EngineTests {
     func makeEngine(_ configure: (inout EngineConfiguration) -> Void = { _ in }) -> (Engine, CollectingSink, DepthBoard) {
         var configuration = EngineConfiguration()
+        // Only orderbook_skew, so each test knows which strategy a signal came from.
+        configuration.strategies.enabled = [OrderbookSkew.id]
         configure(&configuration)
         let sink = CollectingSink()
         let board = DepthBoard(historySeconds: 900, ttlSeconds: 300)
@@ -155,7 +157,7 @@ struct EngineTests {
 
     @Test("a disabled strategy emits nothing")
     func disabledStrategy() {
-        let (engine, sink, _) = makeEngine { $0.orderbookSkew = nil }
+        let (engine, sink, _) = makeEngine { $0.strategies.enabled = [] }
         engine.ingest(Frames.balancedBook("BTCUSDT", timeMs: 5_000, bidQty: 3, askQty: 1))
         #expect(sink.signals.isEmpty)
     }

@@ -23,7 +23,7 @@ struct OrderbookSkewTests {
          PriceLevels((0..<5).map { (100.02 + 0.01 * Double($0), ask) }))
     }
 
-    @Test("a bid-heavy book buys at the best bid with the README confidence")
+    @Test("a bid-heavy book buys at the best bid with confidence from base, imbalance and spread weights")
     func buysOnBidSkew() throws {
         var strategy = OrderbookSkew()
         let (bids, asks) = book(bid: 3, ask: 2)  // ratio 1.5
@@ -31,8 +31,12 @@ struct OrderbookSkewTests {
         #expect(signal.action == .buy)
         #expect(signal.price == 100.0)
         #expect(signal.currentPrice == (100.0 + 100.02) / 2)
-        // min(0.95, 0.60 + (1.5 - 1.2) * 0.5)
-        #expect(signal.confidence == 0.60 + (1.5 - 1.2) * 0.5)
+        // s_i = (1.5 - 1.2) / 1.2 = 0.25; spread 0.02 % of a 0.1 % limit → s_s = 0.8;
+        // 0.70 + 0.30 · (0.6 · 0.25 + 0.4 · 0.8) = 0.841
+        #expect(abs(signal.confidence - 0.841) < 1e-9)
+        // The strategy's own risk levels: 0.5 % stop below, 1 % target above the entry.
+        #expect(signal.stopLoss == 100.0 * (1 - 0.005))
+        #expect(signal.takeProfit == 100.0 * (1 + 0.01))
         #expect(signal.strategyId == "orderbook_skew")
         #expect(signal.indicators.first { $0.0 == "ratio" }?.1 == 1.5)
     }
@@ -44,7 +48,10 @@ struct OrderbookSkewTests {
         let signal = try #require(result(&strategy, key, (bids, asks), 1_000))
         #expect(signal.action == .sell)
         #expect(signal.price == 100.02)
-        #expect(signal.confidence == 0.60 + (0.8 - 0.5) * 0.5)
+        // s_i = (0.8 - 0.5) / 0.8 = 0.375 → 0.70 + 0.30 · (0.225 + 0.32) = 0.8635
+        #expect(abs(signal.confidence - 0.8635) < 1e-9)
+        #expect(try #require(signal.stopLoss) > signal.price)
+        #expect(try #require(signal.takeProfit) < signal.price)
     }
 
     @Test("confidence is capped at 0.95")
@@ -65,6 +72,28 @@ struct OrderbookSkewTests {
         // Exactly at the threshold is not above it.
         let (b12, a12) = book(bid: 1.2, ask: 1)
         #expect(result(&strategy, key, (b12, a12), 0) == nil)
+    }
+
+    @Test("a wider spread lowers confidence; weights come from the parameters")
+    func spreadAndWeights() throws {
+        var values = ParameterValues()
+        values.values = ["imbalance_weight": .double(1.0), "spread_weight": .double(0.0), "base_confidence": .double(0.6)]
+        var strategy = OrderbookSkew(parameters: values)
+        let signal = try #require(result(&strategy, key, book(bid: 3, ask: 2), 0))
+        // Only the imbalance counts now: 0.6 + 0.4 · 0.25 = 0.7
+        #expect(abs(signal.confidence - 0.7) < 1e-9)
+        #expect(OrderbookSkew.schema.map(\.name).contains("base_confidence"))
+    }
+
+    @Test("per-symbol cooldown state is bounded by max_symbols")
+    func boundedState() {
+        var values = ParameterValues()
+        values.values = ["max_symbols": .int(100)]
+        var strategy = OrderbookSkew(parameters: values)
+        for i in 0..<10_000 {
+            _ = result(&strategy, SymbolKey(venue: .spot, symbol: "S\(i)"), book(bid: 3, ask: 2), Int64(i))
+        }
+        #expect(strategy.trackedSymbols == 100)
     }
 
     @Test("only the top levels count")

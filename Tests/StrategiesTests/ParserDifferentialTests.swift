@@ -227,12 +227,7 @@ enum Reference {
         if partialSuffixes.contains(s) { return .partialDepth }
         if diffSuffixes.contains(s) { return .diffDepth }
         if s == "kline" { return .kline }
-        if s.hasPrefix("kline_") {
-            let interval = s.dropFirst(6)
-            if (1...4).contains(interval.count), interval.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
-                return .kline
-            }
-        }
+        if s.hasPrefix("kline_") && s.utf8.count > 6 { return .kline }
         return nil
     }
 

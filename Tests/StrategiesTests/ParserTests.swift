@@ -233,7 +233,8 @@ struct ParserKindTests {
 
     @Test("kline and markPrice streams are recognised and ignored", arguments: [
         ("ethusdt@kline_1m", StreamKind.kline), ("btcusdt@kline_1h", .kline), ("btcusdt@kline", .kline),
-        ("btcusdt@kline_15m", .kline), ("btcusdt@markPrice", .markPrice), ("btcusdt@markPrice@1s", .markPrice),
+        ("btcusdt@kline_15m", .kline), ("btcusdt@kline_1h@+08:00", .kline), ("btcusdt@markPrice", .markPrice),
+        ("btcusdt@markPrice@1s", .markPrice),
     ])
     func ignoredKinds(stream: String, kind: StreamKind) {
         let data = #"{"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"i":"1m","o":"2063.88000000","x":false}}"#
@@ -472,6 +473,13 @@ struct TimestampTests {
     ])
     func formats(ms: Int64, text: String) {
         #expect(formatISO8601Millis(ms) == text)
+    }
+
+    @Test("formatting extreme values does not trap and keeps the shape")
+    func extremes() {
+        #expect(formatISO8601Millis(Int64.max).hasSuffix(".807Z"))
+        #expect(formatISO8601Millis(Int64.min).hasPrefix("-"))
+        #expect(formatISO8601Millis(-62_167_219_200_001) == "-0001-12-31T23:59:59.999Z")
     }
 
     @Test("format then parse round-trips, before and after 1970, across leap days")

@@ -64,12 +64,21 @@ public struct SidecarConfiguration: Sendable {
         ("SIGNAL_SOURCE", "realtime_strategies", "`source` field of published signals"),
         ("HTTP_HOST", "0.0.0.0", "HTTP bind address"),
         ("HTTP_PORT", "8080", "HTTP port (HEALTH_CHECK_PORT is accepted as the seed's name)"),
+        ("SIDECAR_SOCKET_PATH", "/var/run/realtime-sidecar/sidecar.sock", "Unix socket of the protobuf RPC; empty disables it"),
+        ("SIDECAR_SOCKET_MODE", "0660", "Socket file mode, octal, applied right after bind"),
+        ("SIDECAR_ALLOWED_UIDS", "", "Peer UIDs allowed on the socket (SO_PEERCRED), comma-separated; empty allows any"),
+        ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame accepted; larger ones close the connection"),
+        ("SIDECAR_CLIENT_QUEUE_EVENTS", "4096", "Pushed events queued per socket client; beyond it the oldest are dropped and a Gap is sent"),
         ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "true", "Run orderbook_skew"),
-        ("ORDERBOOK_SKEW_TOP_LEVELS", "5", "orderbook_skew: levels summed per side"),
-        ("ORDERBOOK_SKEW_BUY_THRESHOLD", "1.2", "orderbook_skew: bid/ask ratio above which it buys"),
-        ("ORDERBOOK_SKEW_SELL_THRESHOLD", "0.8", "orderbook_skew: bid/ask ratio below which it sells"),
-        ("ORDERBOOK_SKEW_MIN_SPREAD_PERCENT", "0.1", "orderbook_skew: no signal when the spread is wider (percent)"),
-        ("ORDERBOOK_SKEW_COOLDOWN_SECONDS", "60", "orderbook_skew: minimum event time between signals per symbol"),
+        ("STRATEGY_ENABLED_TRADE_MOMENTUM", "true", "Run trade_momentum"),
+        ("STRATEGY_ENABLED_TICKER_VELOCITY", "true", "Run ticker_velocity"),
+        ("STRATEGY_ENABLED_SPREAD_LIQUIDITY", "true", "Run spread_liquidity"),
+        ("STRATEGY_ENABLED_ICEBERG_DETECTOR", "true", "Run iceberg_detector"),
+        ("STRATEGY_ENABLED_BTC_DOMINANCE", "true", "Run btc_dominance"),
+        ("STRATEGY_ENABLED_CROSS_EXCHANGE_SPREAD", "true", "Run cross_exchange_spread"),
+        ("STRATEGY_ENABLED_ONCHAIN_METRICS", "false", "Run onchain_metrics (idle until metrics arrive)"),
+        ("REFERENCE_PRICES_SUBJECT", "reference.prices", "Other venues' prices {venue,symbol,price,ts} for cross_exchange_spread"),
+        ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("LOG_FORMAT", "text", "text or json"),
     ]
@@ -88,6 +97,15 @@ public struct SidecarConfiguration: Sendable {
     public var signalSource = "realtime_strategies"
     public var httpHost = "0.0.0.0"
     public var httpPort = 8080
+    /// nil: no socket server.
+    public var socketPath: String? = "/var/run/realtime-sidecar/sidecar.sock"
+    public var socketMode = 0o660
+    /// Empty: any peer.
+    public var allowedUIDs: [UInt32] = []
+    public var maxFrameBytes = 4 << 20
+    public var clientQueueEvents = 4096
+    public var referencePricesSubject = "reference.prices"
+    public var onchainMetricsSubject = "onchain.metrics"
     public var logLevel = "info"
     public var logFormat = LogFormat.text
 
@@ -114,21 +132,24 @@ public struct SidecarConfiguration: Sendable {
         signalSource = env.string("SIGNAL_SOURCE", signalSource)
         httpHost = env.string("HTTP_HOST", httpHost)
         httpPort = try env.int("HTTP_PORT", try env.int("HEALTH_CHECK_PORT", httpPort, min: 0), min: 0)
-        if try env.bool("STRATEGY_ENABLED_ORDERBOOK_SKEW", true) {
-            var skew = OrderbookSkewParameters()
-            skew.topLevels = try env.int("ORDERBOOK_SKEW_TOP_LEVELS", skew.topLevels, min: 1)
-            skew.buyThreshold = try env.double("ORDERBOOK_SKEW_BUY_THRESHOLD", skew.buyThreshold, range: 0...1000)
-            skew.sellThreshold = try env.double("ORDERBOOK_SKEW_SELL_THRESHOLD", skew.sellThreshold, range: 0...1000)
-            skew.minSpreadPercent = try env.double("ORDERBOOK_SKEW_MIN_SPREAD_PERCENT", skew.minSpreadPercent, range: 0...100)
-            skew.cooldownSeconds = try env.double("ORDERBOOK_SKEW_COOLDOWN_SECONDS", skew.cooldownSeconds, range: 0...86_400)
-            guard skew.sellThreshold < skew.buyThreshold else {
-                throw ConfigurationError(variable: "ORDERBOOK_SKEW_SELL_THRESHOLD", value: "\(skew.sellThreshold)",
-                                         reason: "must be below ORDERBOOK_SKEW_BUY_THRESHOLD (\(skew.buyThreshold))")
-            }
-            engine.orderbookSkew = skew
+        let path = env.string("SIDECAR_SOCKET_PATH", socketPath ?? "")
+        if path.isEmpty {
+            socketPath = nil
         } else {
-            engine.orderbookSkew = nil
+            // sockaddr_un.sun_path holds 108 bytes including the NUL.
+            guard path.utf8.count <= 107, path.hasPrefix("/") else {
+                throw ConfigurationError(variable: "SIDECAR_SOCKET_PATH", value: path,
+                                         reason: "expected an absolute path of at most 107 bytes")
+            }
+            socketPath = path
         }
+        socketMode = try env.octalMode("SIDECAR_SOCKET_MODE", socketMode)
+        allowedUIDs = try env.uidList("SIDECAR_ALLOWED_UIDS")
+        maxFrameBytes = try env.int("SIDECAR_MAX_FRAME_BYTES", maxFrameBytes, min: 64, max: 1 << 30)
+        clientQueueEvents = try env.int("SIDECAR_CLIENT_QUEUE_EVENTS", clientQueueEvents, min: 1, max: 1 << 20)
+        engine.strategies = try StrategyEnvironment.settings(from: environment)
+        referencePricesSubject = env.string("REFERENCE_PRICES_SUBJECT", referencePricesSubject)
+        onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
         logLevel = env.string("LOG_LEVEL", logLevel).lowercased()
         guard let format = LogFormat(rawValue: env.string("LOG_FORMAT", "text").lowercased()) else {
             throw ConfigurationError(variable: "LOG_FORMAT", value: env.string("LOG_FORMAT", ""), reason: "use text or json")
@@ -158,6 +179,11 @@ public struct SidecarConfiguration: Sendable {
             ("SIGNAL_MIN_CONFIDENCE", "\(minSignalConfidence)"),
             ("SIGNAL_LOG_CAPACITY", "\(signalLogCapacity)"),
             ("HTTP_PORT", "\(httpPort)"),
+            ("SIDECAR_SOCKET_PATH", socketPath ?? ""),
+            ("SIDECAR_SOCKET_MODE", "0" + String(socketMode, radix: 8)),
+            ("SIDECAR_ALLOWED_UIDS", allowedUIDs.map(String.init).joined(separator: ",")),
+            ("SIDECAR_MAX_FRAME_BYTES", "\(maxFrameBytes)"),
+            ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
         ]
     }
 
@@ -184,6 +210,38 @@ private struct Reader {
             throw ConfigurationError(variable: name, value: text, reason: "expected an integer ≥ \(min)")
         }
         return value
+    }
+
+    func int(_ name: String, _ fallback: Int, min: Int, max: Int) throws(ConfigurationError) -> Int {
+        let value = try int(name, fallback, min: min)
+        guard value <= max else {
+            throw ConfigurationError(variable: name, value: "\(value)", reason: "expected an integer in \(min)...\(max)")
+        }
+        return value
+    }
+
+    /// Octal file mode such as `0660` or `660`, at most 0777.
+    func octalMode(_ name: String, _ fallback: Int) throws(ConfigurationError) -> Int {
+        guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return fallback }
+        guard let value = Int(text, radix: 8), (0...0o777).contains(value) else {
+            throw ConfigurationError(variable: name, value: text, reason: "expected an octal mode from 0000 to 0777, e.g. 0660")
+        }
+        return value
+    }
+
+    /// Comma-separated numeric UIDs; empty means none.
+    func uidList(_ name: String) throws(ConfigurationError) -> [UInt32] {
+        guard let text = environment[name] else { return [] }
+        var result: [UInt32] = []
+        for part in text.split(separator: ",") {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            if item.isEmpty { continue }
+            guard let uid = UInt32(item) else {
+                throw ConfigurationError(variable: name, value: text, reason: "expected comma-separated numeric UIDs, got '\(item)'")
+            }
+            result.append(uid)
+        }
+        return result
     }
 
     func double(_ name: String, _ fallback: Double, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {

@@ -12,6 +12,8 @@ public final class IngestService: Service, @unchecked Sendable {
     private let client: NATSClient
     private let engine: Engine
     private let subjects: [ConsumerSubject]
+    private let referencePricesSubject: String
+    private let onchainMetricsSubject: String
     private let queueGroup: String?
     private let pendingMessagesLimit: Int
     private let pendingBytesLimit: Int
@@ -23,6 +25,8 @@ public final class IngestService: Service, @unchecked Sendable {
         self.client = client
         self.engine = engine
         self.subjects = configuration.consumerSubjects
+        self.referencePricesSubject = configuration.referencePricesSubject
+        self.onchainMetricsSubject = configuration.onchainMetricsSubject
         self.queueGroup = configuration.consumerGroup
         self.pendingMessagesLimit = configuration.pendingMessagesLimit
         self.pendingBytesLimit = configuration.pendingBytesLimit
@@ -53,6 +57,19 @@ public final class IngestService: Service, @unchecked Sendable {
             logger.info("subscribed", metadata: ["subject": "\(subject.subject)",
                                                  "venue": "\(venue?.description ?? "inferred")",
                                                  "queue_group": "\(queueGroup ?? "")"])
+        }
+        // The external feeds share the delivery thread, so strategies stay single-writer.
+        if engine.consumesReferencePrices {
+            created.append(try client.subscribe(subject: referencePricesSubject) { _, payload in
+                engine.ingestReferencePrice(payload)
+            })
+            logger.info("subscribed", metadata: ["subject": "\(referencePricesSubject)", "feed": "reference prices"])
+        }
+        if engine.consumesOnchainMetrics {
+            created.append(try client.subscribe(subject: onchainMetricsSubject) { _, payload in
+                engine.ingestOnchainMetrics(payload)
+            })
+            logger.info("subscribed", metadata: ["subject": "\(onchainMetricsSubject)", "feed": "on-chain metrics"])
         }
         subscriptions.withLock { $0 = created }
         subscribed.store(true, ordering: .relaxed)

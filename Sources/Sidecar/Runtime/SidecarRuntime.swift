@@ -6,7 +6,8 @@ import Synchronization
 import UnixSignals
 
 /// Builds the sidecar from its configuration and runs it as one `ServiceGroup`:
-/// the NATS ingest service and the HTTP server. Tests run it in-process on real ports.
+/// the NATS ingest service, the HTTP server and the Unix-socket server. Tests run it
+/// in-process on real ports and a temporary socket path.
 public final class SidecarRuntime: @unchecked Sendable {
     public static let version = "0.1.0"
 
@@ -16,6 +17,9 @@ public final class SidecarRuntime: @unchecked Sendable {
     public let signalLog: SignalLog
     public let client: NATSClient
     public let ingest: IngestService
+    /// Socket subscribers, fed from the ingest thread.
+    public let socketHub = SocketHub()
+    public let socketStats = SocketStats()
     private let engine: Engine
     private let router: SignalRouter
     private let logger: Logger
@@ -45,8 +49,12 @@ public final class SidecarRuntime: @unchecked Sendable {
         let publisher = SignalPublisher(client: client, subjects: try SignalSubjectTemplate(configuration.publisherTopic),
                                         source: configuration.signalSource, stats: stats, logger: logger)
         router = SignalRouter(minConfidence: configuration.minSignalConfidence, log: signalLog, stats: stats,
-                              publisher: publisher)
+                              publisher: publisher, socket: configuration.socketPath == nil ? nil : socketHub)
         engine = Engine(configuration: configuration.engine, board: board, stats: stats, sink: router)
+        if configuration.socketPath != nil {
+            let hub = socketHub
+            engine.onDepthPublished = { cell in hub.depthPublished(cell) }
+        }
         let rejectionLog = RejectionLogger(logger: logger)
         engine.onRejected = { reason, payload in rejectionLog.log(reason, payload) }
         ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
@@ -55,11 +63,21 @@ public final class SidecarRuntime: @unchecked Sendable {
     /// The venue APIs use when none is given: the first configured subject's tag, else spot.
     public var defaultVenue: Venue { configuration.consumerSubjects.first?.venue ?? .spot }
 
+    /// The venues consumed, the default first: tagged subjects name theirs, an untagged one
+    /// may carry either.
+    public var venues: [Venue] {
+        let subjects = configuration.consumerSubjects
+        let possible = subjects.contains { $0.venue == nil } ? Set(Venue.allCases) : Set(subjects.compactMap(\.venue))
+        return [defaultVenue] + Venue.allCases.filter { $0 != defaultVenue && possible.contains($0) }
+    }
+
     /// Runs until a shutdown signal (or task cancellation), then shuts down gracefully:
     /// not ready, HTTP stops, NATS subscriptions drain, publishes flush, connection closes.
-    /// `onHTTPBound` receives the bound HTTP port (useful with port 0).
+    /// `onHTTPBound` receives the bound HTTP port (useful with port 0); `onSocketBound` the
+    /// socket path once it accepts connections.
     public func run(shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
-                    onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+                    onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in },
+                    onSocketBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let ingest = self.ingest
         let client = self.client
         let api = HTTPAPIContext(
@@ -78,8 +96,20 @@ public final class SidecarRuntime: @unchecked Sendable {
                 onHTTPBound(port)
             },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: ingest), .init(service: app)]
+        if let path = configuration.socketPath {
+            let socket = SocketServer(
+                configuration: SocketServerConfiguration(path: path, mode: configuration.socketMode,
+                                                         allowedUIDs: configuration.allowedUIDs,
+                                                         maxFrameBytes: configuration.maxFrameBytes,
+                                                         clientQueueEvents: configuration.clientQueueEvents),
+                context: SocketContext(api: api, socketStats: socketStats, venues: venues,
+                                       maxFrameBytes: configuration.maxFrameBytes),
+                hub: socketHub, logger: logger, onBound: onSocketBound)
+            services.append(.init(service: socket))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest), .init(service: app)],
+            services: services,
             gracefulShutdownSignals: shutdownSignals,
             logger: logger))
         self.group.withLock { $0 = group }

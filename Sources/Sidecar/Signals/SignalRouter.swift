@@ -2,18 +2,22 @@ import Logging
 import Strategies
 
 /// Fans each signal out from the ingest thread: confidence gate, then the signal log
-/// (sequence numbers for pull and push clients), then NATS, then counters.
+/// (sequence numbers for pull and push clients), then socket subscribers, then NATS, then counters.
 public final class SignalRouter: SignalSink, @unchecked Sendable {
     public let log: SignalLog
     private let minConfidence: Double
     private let stats: IngestStats
     private let publisher: SignalPublisher?
+    /// Socket subscribers; pushing into their bounded queues never blocks.
+    private let socket: SocketHub?
 
-    public init(minConfidence: Double, log: SignalLog, stats: IngestStats, publisher: SignalPublisher?) {
+    public init(minConfidence: Double, log: SignalLog, stats: IngestStats, publisher: SignalPublisher?,
+                socket: SocketHub? = nil) {
         self.minConfidence = minConfidence
         self.log = log
         self.stats = stats
         self.publisher = publisher
+        self.socket = socket
     }
 
     public func emit(_ signal: Signal) {
@@ -23,6 +27,7 @@ public final class SignalRouter: SignalSink, @unchecked Sendable {
         }
         let stored = log.append(signal)
         stats.signalsAccepted[stored.strategyId]?.increment()
+        socket?.signalAppended(stored)
         publisher?.publish(stored)
     }
 }

@@ -10,14 +10,12 @@ public struct EngineConfiguration: Sendable {
     public var maxSymbols: Int = 1000
     /// `SYMBOL_TTL_SECONDS`: state of a symbol with no update for this long (event time) is dropped.
     public var symbolTTLSeconds: Int64 = 300
-    /// `orderbook_skew` parameters, or nil when the strategy is disabled.
-    public var orderbookSkew: OrderbookSkewParameters? = OrderbookSkewParameters()
+    /// Which strategies run, with their parameters.
+    public var strategies = StrategySettings()
 
     public init() {}
 
-    public var enabledStrategyIds: [String] {
-        orderbookSkew == nil ? [] : [OrderbookSkew.id]
-    }
+    public var enabledStrategyIds: [String] { strategies.enabledIds }
 }
 
 /// The single writer of all per-symbol state. `ingest` is called on one thread only (the NATS
@@ -46,7 +44,15 @@ public final class Engine {
     private unowned(unsafe) let sink: SignalSink
     private var parser = MarketDataParser()
     private var symbols: [SymbolKey: SymbolState] = [:]
+    // One optional per strategy: concrete types keep dispatch static on the hot path.
     private var orderbookSkew: OrderbookSkew?
+    private var spreadLiquidity: SpreadLiquidity?
+    private var icebergDetector: IcebergDetector?
+    private var tradeMomentum: TradeMomentum?
+    private var tickerVelocity: TickerVelocity?
+    private var btcDominance: BTCDominance?
+    private var crossExchangeSpread: CrossExchangeSpread?
+    private var onchainMetrics: OnchainMetrics?
     private var tick: UInt64 = 0
     private var watermarkMs: Int64 = 0
     /// Sweep for expired symbols every this many messages: cheap, and bounded work per message.
@@ -58,7 +64,18 @@ public final class Engine {
         self.board = board
         self.stats = stats
         self.sink = sink
-        orderbookSkew = configuration.orderbookSkew.map { OrderbookSkew(parameters: $0) }
+        let settings = configuration.strategies
+        func make<S>(_ type: S.Type, _ build: (ParameterValues) -> S) -> S? where S: StrategyDescriptor {
+            settings.isEnabled(S.id) ? build(settings.values(for: S.id)) : nil
+        }
+        orderbookSkew = make(OrderbookSkew.self) { OrderbookSkew(parameters: $0) }
+        spreadLiquidity = make(SpreadLiquidity.self) { SpreadLiquidity(parameters: $0) }
+        icebergDetector = make(IcebergDetector.self) { IcebergDetector(parameters: $0) }
+        tradeMomentum = make(TradeMomentum.self) { TradeMomentum(parameters: $0) }
+        tickerVelocity = make(TickerVelocity.self) { TickerVelocity(parameters: $0) }
+        btcDominance = make(BTCDominance.self) { BTCDominance(parameters: $0) }
+        crossExchangeSpread = make(CrossExchangeSpread.self) { CrossExchangeSpread(parameters: $0) }
+        onchainMetrics = make(OnchainMetrics.self) { OnchainMetrics(parameters: $0) }
         symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
     }
 
@@ -67,6 +84,10 @@ public final class Engine {
     /// Called on the ingest thread for each rejected payload (valid only during the call), so the
     /// runtime can log a sample at a bounded rate. Costs nothing on the accept path.
     public var onRejected: ((RejectReason, UnsafeRawBufferPointer) -> Void)?
+
+    /// Called on the ingest thread after a symbol's depth cell is published, for socket depth
+    /// subscribers. Set once before ingestion starts; the callee must not block.
+    public var onDepthPublished: ((DepthCell) -> Void)?
 
     /// Parses and processes one NATS payload. Never throws: bad input is counted by reason.
     public func ingest(_ payload: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64) {
@@ -114,16 +135,62 @@ public final class Engine {
             let metrics = DepthMetrics.compute(bids: state.bids, asks: state.asks, eventTimeMs: eventTimeMs)
             state.cell.publish(metrics, bids: state.bids, asks: state.asks, receiveMs: receiveTimeMs,
                                historySeconds: board.historySeconds)
+            onDepthPublished?(state.cell)
             if let signal = orderbookSkew?.onBook(key: key, bids: state.bids, asks: state.asks,
                                                   eventTimeMs: eventTimeMs) {
                 emit(signal)
             }
+            if let signal = spreadLiquidity?.onBook(key: key, bids: state.bids, asks: state.asks,
+                                                    eventTimeMs: eventTimeMs) {
+                emit(signal)
+            }
+            if let signal = icebergDetector?.onBook(key: key, bids: state.bids, asks: state.asks,
+                                                    eventTimeMs: eventTimeMs) {
+                emit(signal)
+            }
         case .trade(let trade):
             state.lastTradePrice = trade.price
-        case .ticker, .bookTicker:
+            if let signal = tradeMomentum?.onTrade(trade) { emit(signal) }
+            if let signal = btcDominance?.onTrade(trade) { emit(signal) }
+            if let signal = crossExchangeSpread?.onTrade(trade) { emit(signal) }
+            if let signal = onchainMetrics?.onTrade(trade) { emit(signal) }
+        case .ticker(let ticker):
+            if let signal = tickerVelocity?.onTicker(ticker) { emit(signal) }
+            if let signal = btcDominance?.onTicker(ticker) { emit(signal) }
+            if let signal = crossExchangeSpread?.onTicker(ticker) { emit(signal) }
+            if let signal = onchainMetrics?.onTicker(ticker) { emit(signal) }
+        case .bookTicker:
             break
         }
         if tick % Self.sweepInterval == 0 { expireIdleSymbols() }
+    }
+
+    /// Whether a feed strategy is enabled, so the runtime subscribes to its subject only then.
+    public var consumesReferencePrices: Bool { crossExchangeSpread != nil }
+    public var consumesOnchainMetrics: Bool { onchainMetrics != nil }
+
+    /// A reference price from another venue (`REFERENCE_PRICES_SUBJECT`), for cross_exchange_spread.
+    public func ingestReferencePrice(_ payload: UnsafeRawBufferPointer) {
+        stats.feedMessages.increment()
+        switch ReferencePriceEvent.parse(payload) {
+        case .success(let event):
+            if let signal = crossExchangeSpread?.onReferencePrice(event) { emit(signal) }
+        case .failure(let reason):
+            stats.feedRejected.increment()
+            onRejected?(reason.rejectReason, payload)
+        }
+    }
+
+    /// On-chain metrics (`ONCHAIN_METRICS_SUBJECT`), for onchain_metrics.
+    public func ingestOnchainMetrics(_ payload: UnsafeRawBufferPointer) {
+        stats.feedMessages.increment()
+        switch OnchainMetricsEvent.parse(payload) {
+        case .success(let event):
+            if let signal = onchainMetrics?.onMetrics(event) { emit(signal) }
+        case .failure(let reason):
+            stats.feedRejected.increment()
+            onRejected?(reason.rejectReason, payload)
+        }
     }
 
     private func emit(_ signal: Signal) {
@@ -159,6 +226,13 @@ public final class Engine {
         symbols.removeValue(forKey: key)
         board.remove(key)
         orderbookSkew?.evict(key)
+        spreadLiquidity?.evict(key)
+        icebergDetector?.evict(key)
+        tradeMomentum?.evict(key)
+        tickerVelocity?.evict(key)
+        btcDominance?.evict(key)
+        crossExchangeSpread?.evict(key)
+        onchainMetrics?.evict(key)
         stats.symbolsTracked.set(symbols.count)
     }
 }

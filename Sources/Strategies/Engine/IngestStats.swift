@@ -42,6 +42,9 @@ public final class IngestStats: Sendable {
     /// Signals below `SIGNAL_MIN_CONFIDENCE`, not published.
     public let signalsBelowConfidence = StatCounter()
     public let publishErrors = StatCounter()
+    /// Messages on the reference-price and on-chain subjects, and those rejected.
+    public let feedMessages = StatCounter()
+    public let feedRejected = StatCounter()
 
     public init(strategyIds: [String]) {
         signalsGenerated = Dictionary(uniqueKeysWithValues: strategyIds.map { ($0, StatCounter()) })

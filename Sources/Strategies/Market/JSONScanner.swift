@@ -269,8 +269,7 @@ struct JSONScanner {
         let tok = JSONToken(kind: .number, start: start, end: p, isInteger: isInteger)
         // Only an exponent or a very long integer part can leave the range of Double.
         if hasExponent || intDigits > 300 {
-            let r = DecimalText.scan(bytes, from: start, limit: p)
-            if r == nil || !(r!.value.isFinite) { numberOverflow = true }
+            if let r = DecimalText.scan(bytes, from: start, limit: p), r.value.isFinite {} else { numberOverflow = true }
         }
         return tok
     }
@@ -309,42 +308,30 @@ struct JSONScanner {
     /// their token spans from the opening to past the closing bracket. `depth` is the depth of
     /// the container that holds this value (0 for a top-level value).
     mutating func scanValue(depth: Int) -> JSONToken? {
+        // A compare chain in order of frequency, not a `switch` (an indirect jump).
+        let c = peek
+        if c == 0x22 { return scanString() }
+        if Self.isDigit(c) || c == 0x2D { return scanNumber() }
         let start = pos
-        switch peek {
-        case 0x22:
-            return scanString()
-        case 0x7B:
+        if c == 0x7B {
             guard skipObject(depth: depth + 1) else { return nil }
             return JSONToken(kind: .object, start: start, end: pos)
-        case 0x5B:
+        }
+        if c == 0x5B {
             guard skipArray(depth: depth + 1) else { return nil }
             return JSONToken(kind: .array, start: start, end: pos)
-        case 0x2D, 0x30...0x39:
-            return scanNumber()
-        case 0x74, 0x66, 0x6E:
-            return scanLiteral()
-        default:
-            failed = true
-            return nil
         }
+        return scanLiteral()  // true, false, null; fails on anything else
     }
 
     /// Validates and skips any value at `pos`.
     mutating func skipValue(depth: Int) -> Bool {
-        switch peek {
-        case 0x22:
-            return scanString() != nil
-        case 0x7B:
-            return skipObject(depth: depth + 1)
-        case 0x5B:
-            return skipArray(depth: depth + 1)
-        case 0x2D, 0x30...0x39:
-            return scanNumber() != nil
-        case 0x74, 0x66, 0x6E:
-            return scanLiteral() != nil
-        default:
-            return fail()
-        }
+        let c = peek
+        if c == 0x22 { return scanString() != nil }
+        if Self.isDigit(c) || c == 0x2D { return scanNumber() != nil }
+        if c == 0x7B { return skipObject(depth: depth + 1) }
+        if c == 0x5B { return skipArray(depth: depth + 1) }
+        return scanLiteral() != nil  // true, false, null; fails on anything else
     }
 
     /// Validates and skips an object whose `{` is at `pos`; `depth` is this object's depth.

@@ -14,7 +14,7 @@
 /// | `bookTicker` | `.bookTicker` |
 /// | `depth5`/`depth10`/`depth20`, optionally `@100ms`/`@250ms`/`@500ms` | `.partialDepth` |
 /// | `depth`, `depth@0ms`/`@100ms`/`@250ms`/`@500ms`/`@1000ms` | `.diffDepth` |
-/// | `kline`, `kline_<1-4 letters/digits>` | `.ignored(.kline)` |
+/// | `kline`, `kline_<anything non-empty>` | `.ignored(.kline)` |
 /// | `markPrice`, `markPrice@1s` | `.ignored(.markPrice)` |
 /// | anything else, no `stream`, no `@`, empty symbol part | `.rejected(.unknownStream)` |
 ///
@@ -104,10 +104,14 @@ public struct MarketDataParser {
             guard let at = s.firstIndex(of: 0x40), at > 0,  // '@'
                 let kind = classifySuffix(UnsafeRawBufferPointer(rebasing: s[(at + 1)...]))
             else { return nil }
-            // Without escapes the symbol part is a range of the input; otherwise keep a decoded copy.
-            let decoded = env.stream.hasEscape ? uppercasedString(UnsafeRawBufferPointer(rebasing: s[..<at])) : nil
+            // Without escapes the symbol part is a range of the input; otherwise keep a decoded
+            // copy (and an empty range: `at` indexes the decoded text, not the input).
+            if env.stream.hasEscape {
+                return StreamInfo(kind: kind, symbolStart: 0, symbolEnd: 0,
+                                  decodedSymbol: uppercasedString(UnsafeRawBufferPointer(rebasing: s[..<at])))
+            }
             return StreamInfo(kind: kind, symbolStart: env.stream.start, symbolEnd: env.stream.start + at,
-                              decodedSymbol: decoded)
+                              decodedSymbol: nil)
         }
         guard let stream else { return .rejected(.unknownStream) }
         if sc.numberOverflow { return .rejected(.invalidNumber) }
@@ -119,6 +123,7 @@ public struct MarketDataParser {
 
         // Symbol.
         var flags: ParseFlags = subjectVenue == nil ? .venueInferred : []
+        // The stream's symbol part: raw input bytes (no escapes), or its decoded copy.
         let streamSymbol = UnsafeRawBufferPointer(rebasing: bytes[stream.symbolStart..<stream.symbolEnd])
         let symbol: String
         if f.s.isPresent {
@@ -131,8 +136,10 @@ public struct MarketDataParser {
                 same = withStringContent(bytes, f.s) { asciiCaseInsensitiveEqual($0, streamSymbol) }
             }
             if !same { flags.insert(.symbolMismatch) }
+        } else if let decoded = stream.decodedSymbol {
+            symbol = decoded
         } else {
-            symbol = stream.decodedSymbol ?? symbols.string(uppercasing: streamSymbol)
+            symbol = symbols.string(uppercasing: streamSymbol)
         }
 
         let r = FieldReader(bytes: bytes)
@@ -144,7 +151,7 @@ public struct MarketDataParser {
             let qty = r.decimal(f.q, required: true, signed: false, &err)
             let maker = r.bool(f.m, &err)
             let id = r.int64(isAgg ? f.a : f.t, default: 0, &err)
-            let time = eventTime(r, f, env, receiveTimeMs, &err)
+            let time = eventTime(r, f.E, f.T, env.timestamp, receiveTimeMs, &err)
             if let err { return .rejected(err) }
             // Futures trades carry `X`; spot aggTrades carry `M`, futures aggTrades do not.
             let venue = subjectVenue ?? (isAgg ? (f.M.hasValue ? .spot : .usdm) : (f.X.hasValue ? .usdm : .spot))
@@ -163,9 +170,9 @@ public struct MarketDataParser {
             let quoteVolume = r.decimal(f.q, required: false, signed: false, &err)
             let bid = r.decimal(f.b, required: false, signed: false, &err)
             let ask = r.decimal(f.a, required: false, signed: false, &err)
-            let time = eventTime(r, f, env, receiveTimeMs, &err)
+            let time = eventTime(r, f.E, f.T, env.timestamp, receiveTimeMs, &err)
             if let err { return .rejected(err) }
-            let venue = subjectVenue ?? inferTickerVenue(bytes, f)
+            let venue = subjectVenue ?? inferTickerVenue(bytes, b: f.b, a: f.a, c: f.c)
             let e = TickerEvent(key: SymbolKey(venue: venue, symbol: symbol), lastPrice: last, priceChange: change,
                                 priceChangePercent: changePct, openPrice: open, highPrice: high, lowPrice: low,
                                 volume: volume, quoteVolume: quoteVolume, bestBid: bid, bestAsk: ask,
@@ -178,7 +185,7 @@ public struct MarketDataParser {
             let ask = r.decimal(f.a, required: true, signed: false, &err)
             let askQty = r.decimal(f.A, required: true, signed: false, &err)
             let updateId = r.int64(f.u, default: 0, &err)
-            let time = eventTime(r, f, env, receiveTimeMs, &err)
+            let time = eventTime(r, f.E, f.T, env.timestamp, receiveTimeMs, &err)
             if let err { return .rejected(err) }
             if bid > 0 && ask > 0 && bid >= ask { return .rejected(.crossedBook) }
             let venue = subjectVenue ?? ((f.e.hasValue || f.E.hasValue || f.T.hasValue) ? .usdm : .spot)
@@ -209,7 +216,7 @@ public struct MarketDataParser {
             let first = r.int64(f.U, default: 0, &err)
             let final = r.int64(f.lastUpdateId.hasValue ? f.lastUpdateId : f.u, default: 0, &err)
             let previous = r.int64(f.pu, default: -1, &err)
-            let time = eventTime(r, f, env, receiveTimeMs, &err)
+            let time = eventTime(r, f.E, f.T, env.timestamp, receiveTimeMs, &err)
             if let err { return .rejected(err) }
             if snapshot, let bestBid = scratchBids.prices.first, let bestAsk = scratchAsks.prices.first,
                 bestBid > 0 && bestAsk > 0 && bestBid >= bestAsk
@@ -346,10 +353,14 @@ private func parseLevels(_ sc: inout JSONScanner, depth: Int, into side: inout P
     guard depth + 1 <= JSONScanner.maxDepth, sc.consume(0x5B) else { return sc.fail() }
     sc.skipWhitespace()
     if sc.consume(0x5D) { return true }
+    // Levels are collected on the stack and appended in bulk: one uniqueness check per batch
+    // instead of two per level.
+    var batch = LevelBatch()
+    defer { batch.flush(into: &side) }
     while true {
         // Fast path for the compact shape every Binance level has: ["<decimal>","<decimal>"].
         if let (price, qty, next) = compactLevel(sc.bytes, at: sc.pos) {
-            side.append(price: price, quantity: qty)
+            batch.add(price, qty, flushingInto: &side)
             sc.pos = next
         } else if sc.peek == 0x5B {
             sc.pos += 1
@@ -373,7 +384,7 @@ private func parseLevels(_ sc: inout JSONScanner, depth: Int, into side: inout P
                 }
             }
             if n >= 2 {
-                side.append(price: price, quantity: qty)
+                batch.add(price, qty, flushingInto: &side)
             } else if error == nil {
                 error = .missingField
             }
@@ -386,6 +397,31 @@ private func parseLevels(_ sc: inout JSONScanner, depth: Int, into side: inout P
         case .done: return true
         case .error: return false
         }
+    }
+}
+
+/// Up to 32 levels buffered on the stack before they are appended to a `PriceLevels`.
+private struct LevelBatch {
+    private var prices: (SIMD16<Double>, SIMD16<Double>) = (.zero, .zero)
+    private var quantities: (SIMD16<Double>, SIMD16<Double>) = (.zero, .zero)
+    private var count = 0
+
+    @inline(__always)
+    mutating func add(_ price: Double, _ quantity: Double, flushingInto side: inout PriceLevels) {
+        if count == 32 { flush(into: &side) }
+        let i = count
+        withUnsafeMutableBytes(of: &prices) { $0.storeBytes(of: price, toByteOffset: i &* 8, as: Double.self) }
+        withUnsafeMutableBytes(of: &quantities) { $0.storeBytes(of: quantity, toByteOffset: i &* 8, as: Double.self) }
+        count = i &+ 1
+    }
+
+    @inline(__always)
+    mutating func flush(into side: inout PriceLevels) {
+        guard count > 0 else { return }
+        let n = count
+        withUnsafeBytes(of: &prices) { side.prices.append(contentsOf: $0.bindMemory(to: Double.self).prefix(n)) }
+        withUnsafeBytes(of: &quantities) { side.quantities.append(contentsOf: $0.bindMemory(to: Double.self).prefix(n)) }
+        count = 0
     }
 }
 
@@ -606,22 +642,22 @@ private struct FieldReader {
 
 /// `E`, else `T`, else the envelope timestamp, else the receive time.
 @inline(__always)
-private func eventTime(_ r: FieldReader, _ f: DataFields, _ env: EnvelopeFields, _ receiveTimeMs: Int64,
-                       _ err: inout RejectReason?) -> Int64
+private func eventTime(_ r: FieldReader, _ E: JSONToken, _ T: JSONToken, _ timestamp: JSONToken,
+                       _ receiveTimeMs: Int64, _ err: inout RejectReason?) -> Int64
 {
-    if f.E.hasValue { return r.int64(f.E, default: receiveTimeMs, &err) }
-    if f.T.hasValue { return r.int64(f.T, default: receiveTimeMs, &err) }
-    if env.timestamp.kind == .string {
-        if let ms = withStringContent(r.bytes, env.timestamp, { parseISO8601Millis($0) }) { return ms }
+    if E.hasValue { return r.int64(E, default: receiveTimeMs, &err) }
+    if T.hasValue { return r.int64(T, default: receiveTimeMs, &err) }
+    if timestamp.kind == .string {
+        if let ms = withStringContent(r.bytes, timestamp, { parseISO8601Millis($0) }) { return ms }
     }
     return receiveTimeMs
 }
 
 /// See the type documentation: ticker venue is decided by shape, then by price formatting.
-private func inferTickerVenue(_ bytes: UnsafeRawBufferPointer, _ f: DataFields) -> Venue {
-    if !f.b.hasValue && !f.a.hasValue { return .usdm }
-    guard f.c.kind == .string else { return .spot }
-    return withStringContent(bytes, f.c) { s -> Venue in
+private func inferTickerVenue(_ bytes: UnsafeRawBufferPointer, b: JSONToken, a: JSONToken, c: JSONToken) -> Venue {
+    if !b.hasValue && !a.hasValue { return .usdm }
+    guard c.kind == .string else { return .spot }
+    return withStringContent(bytes, c) { s -> Venue in
         guard let dot = s.firstIndex(of: 0x2E) else { return .usdm }
         var digits = 0
         var i = dot + 1
@@ -668,10 +704,9 @@ private func classifySuffix(_ s: UnsafeRawBufferPointer) -> StreamKind? {
     if hasPrefix(s, "kline") {
         let rest = UnsafeRawBufferPointer(rebasing: s[5...])
         if rest.isEmpty { return .kline }
-        // `kline_<interval>`: 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M.
-        guard rest[0] == 0x5F, rest.count >= 2, rest.count <= 5 else { return nil }
-        for c in rest.dropFirst() where !(JSONScanner.isDigit(c) || (c | 0x20) &- 0x61 < 26) { return nil }
-        return .kline
+        // `kline_<interval>` with anything non-empty after the underscore (`1m`, `1h`, and the
+        // spot time-zone form `1h@+08:00`): it is only counted, so the interval is not checked.
+        return rest.count >= 2 && rest[0] == 0x5F ? .kline : nil
     }
     if hasPrefix(s, "depth") {
         var rest = UnsafeRawBufferPointer(rebasing: s[5...])
@@ -790,34 +825,24 @@ private func dataKey(_ bytes: UnsafeRawBufferPointer, _ tok: JSONToken) -> DataK
     }
 }
 
+/// The key for a one-character key: a table lookup (a `switch` here compiles to an indirect
+/// jump that mispredicts as keys alternate).
 @inline(__always)
 private func oneByteKey(_ c: UInt8) -> DataKey {
-    switch c {
-    case UInt8(ascii: "e"): .e
-    case UInt8(ascii: "E"): .E
-    case UInt8(ascii: "T"): .T
-    case UInt8(ascii: "s"): .s
-    case UInt8(ascii: "U"): .U
-    case UInt8(ascii: "u"): .u
-    case UInt8(ascii: "b"): .b
-    case UInt8(ascii: "B"): .B
-    case UInt8(ascii: "a"): .a
-    case UInt8(ascii: "A"): .A
-    case UInt8(ascii: "p"): .p
-    case UInt8(ascii: "P"): .P
-    case UInt8(ascii: "q"): .q
-    case UInt8(ascii: "t"): .t
-    case UInt8(ascii: "m"): .m
-    case UInt8(ascii: "M"): .M
-    case UInt8(ascii: "X"): .X
-    case UInt8(ascii: "c"): .c
-    case UInt8(ascii: "o"): .o
-    case UInt8(ascii: "h"): .h
-    case UInt8(ascii: "l"): .l
-    case UInt8(ascii: "v"): .v
-    default: .none
-    }
+    c < 128 ? oneByteKeys[Int(c)] : .none
 }
+
+/// `oneByteKeys[c]` is the key named by the ASCII character `c`.
+private let oneByteKeys: [DataKey] = [
+    .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+    .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+    .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+    .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+    .none, .A, .B, .none, .none, .E, .none, .none, .none, .none, .none, .none, .none, .M, .none, .none,
+    .P, .none, .none, .none, .T, .U, .none, .none, .X, .none, .none, .none, .none, .none, .none, .none,
+    .none, .a, .b, .c, .none, .e, .none, .none, .h, .none, .none, .none, .l, .m, .none, .o,
+    .p, .q, .none, .s, .t, .u, .v, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+]
 
 private struct EnvelopeFields {
     var stream = JSONToken()
@@ -825,46 +850,52 @@ private struct EnvelopeFields {
     var timestamp = JSONToken()
 }
 
-/// Tokens of the `data` keys we read (the last occurrence wins for duplicates).
+/// Tokens of the `data` keys we read (the last occurrence wins for duplicates), stored by
+/// `DataKey` index: setting a field is a store, not a `switch`.
 private struct DataFields {
-    var e = JSONToken(), E = JSONToken(), T = JSONToken(), s = JSONToken(), U = JSONToken(), u = JSONToken()
-    var pu = JSONToken(), b = JSONToken(), B = JSONToken(), a = JSONToken(), A = JSONToken(), p = JSONToken()
-    var P = JSONToken(), q = JSONToken(), t = JSONToken(), m = JSONToken(), M = JSONToken(), X = JSONToken()
-    var c = JSONToken(), o = JSONToken(), h = JSONToken(), l = JSONToken(), v = JSONToken()
-    var lastUpdateId = JSONToken(), bids = JSONToken(), asks = JSONToken()
+    private var slots: (JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken, JSONToken) =
+        (JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken(), JSONToken())
+
+    @inline(__always)
+    subscript(key: DataKey) -> JSONToken {
+        withUnsafeBytes(of: slots) {
+            $0.load(fromByteOffset: Int(key.rawValue) &* MemoryLayout<JSONToken>.stride, as: JSONToken.self)
+        }
+    }
 
     @inline(__always)
     mutating func set(_ key: DataKey, _ tok: JSONToken) {
-        switch key {
-        case .none: break
-        case .e: e = tok
-        case .E: E = tok
-        case .T: T = tok
-        case .s: s = tok
-        case .U: U = tok
-        case .u: u = tok
-        case .pu: pu = tok
-        case .b: b = tok
-        case .B: B = tok
-        case .a: a = tok
-        case .A: A = tok
-        case .p: p = tok
-        case .P: P = tok
-        case .q: q = tok
-        case .t: t = tok
-        case .m: m = tok
-        case .M: M = tok
-        case .X: X = tok
-        case .c: c = tok
-        case .o: o = tok
-        case .h: h = tok
-        case .l: l = tok
-        case .v: v = tok
-        case .lastUpdateId: lastUpdateId = tok
-        case .bids: bids = tok
-        case .asks: asks = tok
+        withUnsafeMutableBytes(of: &slots) {
+            $0.storeBytes(of: tok, toByteOffset: Int(key.rawValue) &* MemoryLayout<JSONToken>.stride, as: JSONToken.self)
         }
     }
+
+    var e: JSONToken { self[.e] }
+    var E: JSONToken { self[.E] }
+    var T: JSONToken { self[.T] }
+    var s: JSONToken { self[.s] }
+    var U: JSONToken { self[.U] }
+    var u: JSONToken { self[.u] }
+    var pu: JSONToken { self[.pu] }
+    var b: JSONToken { self[.b] }
+    var B: JSONToken { self[.B] }
+    var a: JSONToken { self[.a] }
+    var A: JSONToken { self[.A] }
+    var p: JSONToken { self[.p] }
+    var P: JSONToken { self[.P] }
+    var q: JSONToken { self[.q] }
+    var t: JSONToken { self[.t] }
+    var m: JSONToken { self[.m] }
+    var M: JSONToken { self[.M] }
+    var X: JSONToken { self[.X] }
+    var c: JSONToken { self[.c] }
+    var o: JSONToken { self[.o] }
+    var h: JSONToken { self[.h] }
+    var l: JSONToken { self[.l] }
+    var v: JSONToken { self[.v] }
+    var lastUpdateId: JSONToken { self[.lastUpdateId] }
+    var bids: JSONToken { self[.bids] }
+    var asks: JSONToken { self[.asks] }
 }
 
 /// Which key's array a scratch side holds, and the first problem found in it.

@@ -88,36 +88,50 @@ public func formatISO8601Millis(_ ms: Int64) -> String {
     let (secs, milli) = CivilCalendar.floorDivMod(ms, 1000)
     let (days, secOfDay) = CivilCalendar.floorDivMod(secs, 86_400)
     let (year, month, day) = CivilCalendar.civilFromDays(days)
-    let hour = Int(secOfDay / 3600), minute = Int(secOfDay / 60 % 60), second = Int(secOfDay % 60)
-
-    var out: [UInt8] = []
-    out.reserveCapacity(30)
-    func put(_ v: Int64, width: Int) {
-        var digits: [UInt8] = []
-        var x = v.magnitude
-        repeat {
-            digits.append(UInt8(x % 10) + 0x30)
-            x /= 10
-        } while x > 0
-        while digits.count < width { digits.append(0x30) }
-        out.append(contentsOf: digits.reversed())
+    // Written in place: "-" + up to 16 year digits + "-MM-DDTHH:MM:SS.mmmZ" fits in 40 bytes.
+    return String(unsafeUninitializedCapacity: 40) { out in
+        var n = 0
+        func put(_ c: UInt8) {
+            out[n] = c
+            n += 1
+        }
+        func put(_ v: Int64, width: Int) {
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits
+            var x = v.magnitude
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { d in
+                repeat {
+                    d[count] = UInt8(x % 10) + 0x30
+                    x /= 10
+                    count += 1
+                } while x > 0
+                while count < width {
+                    d[count] = 0x30
+                    count += 1
+                }
+                while count > 0 {
+                    count -= 1
+                    put(d[count])
+                }
+            }
+        }
+        if year < 0 { put(0x2D) }
+        put(year, width: 4)
+        put(0x2D)
+        put(Int64(month), width: 2)
+        put(0x2D)
+        put(Int64(day), width: 2)
+        put(0x54)
+        put(secOfDay / 3600, width: 2)
+        put(0x3A)
+        put(secOfDay / 60 % 60, width: 2)
+        put(0x3A)
+        put(secOfDay % 60, width: 2)
+        put(0x2E)
+        put(milli, width: 3)
+        put(0x5A)
+        return n
     }
-    if year < 0 { out.append(0x2D) }
-    put(year, width: 4)
-    out.append(0x2D)
-    put(Int64(month), width: 2)
-    out.append(0x2D)
-    put(Int64(day), width: 2)
-    out.append(0x54)
-    put(Int64(hour), width: 2)
-    out.append(0x3A)
-    put(Int64(minute), width: 2)
-    out.append(0x3A)
-    put(Int64(second), width: 2)
-    out.append(0x2E)
-    put(milli, width: 3)
-    out.append(0x5A)
-    return String(decoding: out, as: UTF8.self)
 }
 
 // MARK: - Calendar arithmetic (H. Hinnant's days_from_civil / civil_from_days)

@@ -4,16 +4,25 @@ import Synchronization
 import Testing
 @testable import Sidecar
 
-/// A sidecar running in this process on real ports: NATS from `natsURL`, HTTP on a free port.
+/// A sidecar running in this process on real ports: NATS from `natsURL`, HTTP on a free port,
+/// the Unix socket on a fresh short path under /tmp (socket paths are limited to 107 bytes).
 final class RunningSidecar: @unchecked Sendable {
     let runtime: SidecarRuntime
     let httpPort: Int
+    /// nil when the configuration disabled the socket.
+    let socketPath: String?
     private let task: Task<Void, Error>
 
-    private init(runtime: SidecarRuntime, httpPort: Int, task: Task<Void, Error>) {
+    private init(runtime: SidecarRuntime, httpPort: Int, socketPath: String?, task: Task<Void, Error>) {
         self.runtime = runtime
         self.httpPort = httpPort
+        self.socketPath = socketPath
         self.task = task
+    }
+
+    /// A fresh socket path: /tmp/rs-<pid>-<random>.sock.
+    static func temporarySocketPath() -> String {
+        "/tmp/rs-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
     }
 
     static func start(natsURL: String, _ configure: (inout SidecarConfiguration) -> Void = { _ in }) async throws -> RunningSidecar {
@@ -21,14 +30,22 @@ final class RunningSidecar: @unchecked Sendable {
         configuration.natsURL = natsURL
         configuration.httpHost = "127.0.0.1"
         configuration.httpPort = 0
+        configuration.socketPath = temporarySocketPath()
         configure(&configuration)
         var logger = Logger(label: "test-sidecar")
         logger.logLevel = .warning
         let runtime = try SidecarRuntime(configuration: configuration, logger: logger)
         let port = Mutex<Int?>(nil)
-        let task = Task { try await runtime.run(shutdownSignals: [], onHTTPBound: { bound in port.withLock { $0 = bound } }) }
+        let socket = Mutex<String?>(nil)
+        let task = Task {
+            try await runtime.run(shutdownSignals: [], onHTTPBound: { bound in port.withLock { $0 = bound } },
+                                  onSocketBound: { path in socket.withLock { $0 = path } })
+        }
         let bound = try await waitFor("HTTP port bound", timeout: 15) { port.withLock { $0 } }
-        return RunningSidecar(runtime: runtime, httpPort: bound, task: task)
+        if configuration.socketPath != nil {
+            try await waitFor("socket bound", timeout: 15) { socket.withLock { $0 } }
+        }
+        return RunningSidecar(runtime: runtime, httpPort: bound, socketPath: configuration.socketPath, task: task)
     }
 
     func get(_ path: String) async throws -> SimpleHTTPClient.Response {

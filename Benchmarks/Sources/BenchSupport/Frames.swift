@@ -4,13 +4,13 @@ import Strategies
 /// Frames for the benchmarks: the real replays in `../shared/binance-real/replay` (the exact
 /// NATS payloads the sidecar receives), or synthetic envelopes of the same shapes when that
 /// folder is absent. `BINANCE_REAL_DIR` overrides the location.
-enum BenchData {
-    static let replayDirectory: URL? = {
+public enum BenchData {
+    public static let replayDirectory: URL? = {
         var candidates: [URL] = []
         if let env = ProcessInfo.processInfo.environment["BINANCE_REAL_DIR"], !env.isEmpty {
             candidates.append(URL(fileURLWithPath: env).appendingPathComponent("replay"))
         }
-        // Benchmarks/Benchmarks/HotPath/Frames.swift → repository root → ../shared.
+        // Benchmarks/Sources/BenchSupport/Frames.swift → repository root → ../shared.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         candidates.append(root.deletingLastPathComponent().appendingPathComponent("shared/binance-real/replay"))
@@ -18,7 +18,7 @@ enum BenchData {
     }()
 
     /// Every replay line in file order (files sorted by name), or synthetic frames.
-    static let all: (frames: [[UInt8]], source: String) = {
+    public static let all: (frames: [[UInt8]], source: String) = {
         if let dir = replayDirectory,
             let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
                 .filter({ $0.hasSuffix(".nats.jsonl.gz") }).sorted(),
@@ -32,7 +32,7 @@ enum BenchData {
     }()
 
     /// The frames the parser classifies as one of `kinds`, in recorded order.
-    static func frames(of kinds: Set<StreamKind>) -> [[UInt8]] {
+    public static func frames(of kinds: Set<StreamKind>) -> [[UInt8]] {
         var parser = MarketDataParser()
         return all.frames.filter { frame in
             frame.withUnsafeBytes { raw in
@@ -64,17 +64,19 @@ enum BenchData {
 
 /// The frames packed in one allocation, visited round-robin without retain/release, so the
 /// loop costs a few instructions per message on top of the code under test.
-final class FrameRing: @unchecked Sendable {
-    private let storage: UnsafeMutableRawPointer
-    private let spans: UnsafeMutableBufferPointer<(offset: Int, count: Int)>
-    private var next = 0
-    let count: Int
-    let bytes: Int
+public final class FrameRing: @unchecked Sendable {
+    @usableFromInline let storage: UnsafeMutableRawPointer
+    @usableFromInline let spans: UnsafeMutableBufferPointer<(offset: Int, count: Int)>
+    @usableFromInline var next = 0
+    public let count: Int
+    public let bytes: Int
+    @usableFromInline let last: Int
 
-    init(_ frames: [[UInt8]]) {
+    public init(_ frames: [[UInt8]]) {
         precondition(!frames.isEmpty, "no frames for this benchmark")
         bytes = frames.reduce(0) { $0 + $1.count }
         count = frames.count
+        last = frames.count - 1
         storage = .allocate(byteCount: max(bytes, 1), alignment: 64)
         spans = .allocate(capacity: frames.count)
         var offset = 0
@@ -91,17 +93,17 @@ final class FrameRing: @unchecked Sendable {
     }
 
     /// The next frame; valid for the life of the ring.
-    @inline(__always)
-    func take() -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always)
+    public func take() -> UnsafeRawBufferPointer {
         let span = spans[next]
-        next = next &+ 1 == count ? 0 : next &+ 1
+        next = next == last ? 0 : next &+ 1
         return UnsafeRawBufferPointer(start: storage.advanced(by: span.offset), count: span.count)
     }
 }
 
 /// Synthetic envelopes with the shapes of the real replays (spot frames, 8-decimal strings).
-enum Synthetic {
-    static func frames() -> [[UInt8]] {
+public enum Synthetic {
+    public static func frames() -> [[UInt8]] {
         var out: [String] = []
         let symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
         var t: Int64 = 1_722_470_400_000

@@ -1,0 +1,400 @@
+import Logging
+import NIOCore
+import Strategies
+
+/// Settings every connection shares.
+struct SocketConnectionSettings: Sendable {
+    var maxFrameBytes: Int
+    var queueEvents: Int
+    /// Empty: any peer.
+    var allowedUIDs: Set<UInt32>
+    var maxSubscriptions = 64
+    /// Signals read from the log per step of a replay.
+    var replayBatch = 256
+    /// Events taken from the queue per step of a drain.
+    var drainBatch = 64
+}
+
+/// One client connection. Everything here runs on the channel's event loop; the only state the
+/// ingest thread touches is the `SocketOutbox`.
+///
+/// Requests are answered in arrival order, synchronously, from published snapshots. Pushed
+/// events go through the bounded outbox and are written only while the channel is writable;
+/// while it is not, the connection also stops reading requests, so neither replies nor events
+/// can pile up without bound.
+final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = InboundFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct Subscription {
+        var id: UInt64
+        var stream: SocketProtocol.Stream
+        var symbols: Set<String>
+        var strategies: Set<String>
+        /// Signals: the log cursor while replaying, nil once live.
+        var replayCursor: UInt64?
+        /// Signals: the newest sequence written, to skip live events a replay already sent.
+        var lastDelivered: UInt64 = 0
+    }
+
+    private let settings: SocketConnectionSettings
+    private let calls: SocketContext
+    private let hub: SocketHub
+    private let logger: Logger
+    private let onClosed: (SocketConnectionHandler) -> Void
+    private(set) var outbox: SocketOutbox?
+    private var context: ChannelHandlerContext?
+    private var subscriptions: [UInt64: Subscription] = [:]
+    private var replaying: [UInt64] = []
+    private var helloDone = false
+    private var authorized = false
+    /// Set once closing starts (bad frame, refused peer, goodbye): later frames are ignored.
+    private var closing = false
+    private var readPending = false
+    private var peerUID: UInt32?
+
+    init(settings: SocketConnectionSettings, calls: SocketContext, hub: SocketHub, logger: Logger,
+         onClosed: @escaping (SocketConnectionHandler) -> Void) {
+        self.settings = settings
+        self.calls = calls
+        self.hub = hub
+        self.logger = logger
+        self.onClosed = onClosed
+    }
+
+    private var stats: SocketStats { calls.socketStats }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let outbox = SocketOutbox(capacity: settings.queueEvents, eventLoop: context.eventLoop, stats: stats)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        outbox.setDrain { bound.value.drain() }
+        self.outbox = outbox
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        stats.clients.increment()
+        stats.connectionsAccepted.increment()
+        authorize(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stats.clients.add(-1)
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+        self.context = nil
+    }
+
+    private func teardown() {
+        guard let outbox else { return }
+        stats.subscriptions.add(-subscriptions.count)
+        subscriptions.removeAll()
+        replaying.removeAll()
+        hub.removeAll(outbox: outbox)
+        outbox.close()
+        self.outbox = nil
+        onClosed(self)
+    }
+
+    private func authorize(_ context: ChannelHandlerContext) {
+        guard !settings.allowedUIDs.isEmpty else {
+            authorized = true
+            return
+        }
+        PeerCredentials.uid(of: context.channel).whenComplete { [self] result in
+            switch result {
+            case .success(let uid) where settings.allowedUIDs.contains(uid):
+                peerUID = uid
+                authorized = true
+            case .success(let uid):
+                stats.permissionDenied.increment()
+                logger.warning("socket peer refused", metadata: ["uid": "\(uid)"])
+                fail(.permissionDenied, "peer uid \(uid) is not allowed (SIDECAR_ALLOWED_UIDS)", id: 0,
+                     details: ["uid": "\(uid)"])
+            case .failure(let error):
+                stats.permissionDenied.increment()
+                logger.warning("socket peer credentials unavailable", metadata: ["error": "\(error)"])
+                fail(.permissionDenied, "peer credentials unavailable: \(error)", id: 0)
+            }
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, authorized else { return }
+        switch unwrapInboundIn(data) {
+        case .invalid(let error):
+            stats.badFrames.increment()
+            fail(.badFrame, error.description, id: 0, details: ["reason": "\(error)"])
+        case .message(let body):
+            let decoded = body.withUnsafeReadableBytes { bytes in
+                Result { () throws(SocketProtocolError) in try SocketCodec.decodeRequest(bytes, maxBytes: settings.maxFrameBytes) }
+            }
+            switch decoded {
+            case .success(let (id, request)):
+                stats.requests(SocketStats.Call(request)).increment()
+                respond(handle(request, id: id), id: id)
+            case .failure(let error):
+                // Framing is intact, so the connection stays usable.
+                stats.badFrames.increment()
+                respond(.error(.badFrame, error.description), id: 0)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client finished sending: every request was answered synchronously, so close
+            // once those replies are flushed.
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("socket connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if readPending {
+                readPending = false
+                context.read()
+            }
+            drain()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Calls
+
+    private func handle(_ request: SocketRequest, id: UInt64) -> SocketResponse {
+        if case .hello(let hello) = request {
+            let response = SocketCalls.hello(hello, calls)
+            if case .hello = response { helloDone = true }
+            return response
+        }
+        guard helloDone else {
+            return .error(.failedPrecondition, "send Hello first", details: ["call": "\(SocketStats.Call(request))"])
+        }
+        switch request {
+        case .hello: return .unknown  // handled above
+        case .getSignals(let v): return SocketCalls.getSignals(v, calls)
+        case .subscribe(let v): return subscribe(v, id: id)
+        case .unsubscribe(let subscriptionId): return unsubscribe(subscriptionId)
+        case .getDepthMetrics(let v): return SocketCalls.getDepthMetrics(v, calls)
+        case .listDepthMetrics(let v): return SocketCalls.listDepthMetrics(v, calls)
+        case .getPressureHistory(let v): return SocketCalls.getPressureHistory(v, calls)
+        case .getMarketSummary(let venue): return SocketCalls.getMarketSummary(venue: venue, calls)
+        case .getStats: return SocketCalls.getStats(calls)
+        case .healthCheck: return SocketCalls.health(calls)
+        case .unknown: return .error(.unimplemented, "unknown or empty call")
+        }
+    }
+
+    private func subscribe(_ request: SocketProtocol.Subscribe, id: UInt64) -> SocketResponse {
+        guard let outbox else { return .error(.unavailable, "connection closing") }
+        guard subscriptions[id] == nil else {
+            return .error(.invalidArgument, "subscription \(id) already exists: use a new request id",
+                          details: ["field": "id", "value": "\(id)"])
+        }
+        guard subscriptions.count < settings.maxSubscriptions else {
+            return .error(.resourceExhausted, "at most \(settings.maxSubscriptions) subscriptions per connection")
+        }
+        let symbols = SocketCalls.symbolSet(request.symbols)
+        switch request.stream {
+        case .signals:
+            let strategies = Set(request.strategies)
+            var subscription = Subscription(id: id, stream: .signals, symbols: symbols, strategies: strategies)
+            if request.afterSeq > 0 {
+                // Replay from the log first; live events queued meanwhile are deduplicated by sequence.
+                let last = calls.api.signalLog.lastSequence
+                subscription.replayCursor = min(request.afterSeq, last)
+                outbox.beginReplay(subscriptionId: id)
+                replaying.append(id)
+            }
+            subscriptions[id] = subscription
+            hub.add(SocketHub.SignalTarget(outbox: outbox, subscriptionId: id, symbols: symbols, strategies: strategies))
+        case .depth:
+            let venue: Venue
+            switch SocketCalls.parseVenue(request.venue, calls) {
+            case .success(let v): venue = v
+            case .failure(let error): return .error(error)
+            }
+            subscriptions[id] = Subscription(id: id, stream: .depth, symbols: symbols, strategies: [])
+            hub.add(SocketHub.DepthTarget(outbox: outbox, subscriptionId: id, venue: venue, symbols: symbols,
+                                          minIntervalMs: Int64(request.minIntervalMs)))
+        case .unspecified:
+            return .error(.invalidArgument, "stream must be STREAM_SIGNALS or STREAM_DEPTH", details: ["field": "stream"])
+        }
+        stats.subscriptions.increment()
+        if !replaying.isEmpty { scheduleDrain() }
+        return .subscribed(subscriptionId: id)
+    }
+
+    private func unsubscribe(_ subscriptionId: UInt64) -> SocketResponse {
+        guard subscriptions.removeValue(forKey: subscriptionId) != nil, let outbox else {
+            return .error(.notFound, "no subscription \(subscriptionId)", details: ["subscription_id": "\(subscriptionId)"])
+        }
+        replaying.removeAll { $0 == subscriptionId }
+        hub.remove(outbox: outbox, subscriptionId: subscriptionId)
+        outbox.remove(subscriptionId: subscriptionId)
+        stats.subscriptions.add(-1)
+        return .unsubscribed(subscriptionId: subscriptionId)
+    }
+
+    // MARK: Writing
+
+    private func respond(_ response: SocketResponse, id: UInt64) {
+        guard let context else { return }
+        if case .error = response { stats.errors.increment() }
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        SocketCodec.encodeFrame(response, id: id, into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Sends an error, then ends the connection (framing lost, peer refused). The write side is
+    /// shut first and input is discarded until the peer closes (at most `lingerTime`): closing
+    /// with unread input would reset the connection and could destroy the error frame in flight.
+    private func fail(_ code: SocketErrorCode, _ message: String, id: UInt64, details: [String: String] = [:]) {
+        guard let context, !closing else { return }
+        closing = true
+        stats.errors.increment()
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        SocketCodec.encodeFrame(.error(code, message, details: details), id: id, into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            context.close(mode: .output, promise: nil)
+            context.eventLoop.scheduleTask(in: Self.lingerTime) { context.close(promise: nil) }
+        }
+    }
+
+    static let lingerTime = TimeAmount.seconds(1)
+
+    /// Shutdown: a Goodbye after every reply already written, then the write side is shut; the
+    /// connection closes when the client closes, or after `timeout`.
+    func goodbye(reason: String, timeout: TimeAmount) {
+        guard let context, !closing else { return }
+        closing = true
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        SocketCodec.encodeFrame(.goodbye(reason: reason), id: 0, into: &buffer)
+        // Full close when the client closes its side (inputClosed), or at the timeout.
+        context.eventLoop.scheduleTask(in: timeout) { context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    private func scheduleDrain() {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.drain() }
+    }
+
+    /// Writes pushed events while the channel is writable: replays first, then the queue.
+    func drain() {
+        guard let context, let outbox, context.channel.isActive, !closing else { return }
+        outbox.drainStarted()
+        var wrote = false
+        defer { if wrote { context.flush() } }
+
+        while let id = replaying.first {
+            guard context.channel.isWritable else {
+                outbox.park()
+                return
+            }
+            wrote = replayStep(id, context, outbox) || wrote
+        }
+        while context.channel.isWritable {
+            let (gaps, events) = outbox.take(max: settings.drainBatch)
+            if gaps.isEmpty && events.isEmpty { return }
+            var buffer = context.channel.allocator.buffer(capacity: 1024 * max(1, events.count))
+            for (id, gap) in gaps where subscriptions[id] != nil {
+                SocketCodec.encodeFrame(.gap(.init(subscriptionId: id, fromSeq: gap.fromSeq, toSeq: gap.toSeq, stream: gap.stream)),
+                                        id: id, into: &buffer)
+                stats.gaps.increment()
+            }
+            for event in events {
+                switch event {
+                case .signal(let id, let signal):
+                    guard var subscription = subscriptions[id], signal.sequence > subscription.lastDelivered else { continue }
+                    subscription.lastDelivered = signal.sequence
+                    subscriptions[id] = subscription
+                    SocketCodec.encodeFrame(.signalEvent(SocketMapping.signal(signal)), id: id, into: &buffer)
+                case .depth(let id, let seq, let update):
+                    guard subscriptions[id] != nil else { continue }
+                    let metrics = SocketMapping.depth(key: update.key, metrics: update.metrics, trend: update.trend,
+                                                      bids: update.bids, asks: update.asks)
+                    SocketCodec.encodeFrame(.depthEvent(seq: seq, metrics: metrics), id: id, into: &buffer)
+                }
+                stats.eventsSent.increment()
+            }
+            if buffer.readableBytes > 0 {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                wrote = true
+            }
+        }
+        outbox.park()
+    }
+
+    /// One page of a signal replay. Returns whether anything was written.
+    private func replayStep(_ id: UInt64, _ context: ChannelHandlerContext, _ outbox: SocketOutbox) -> Bool {
+        guard var subscription = subscriptions[id], let cursor = subscription.replayCursor else {
+            replaying.removeAll { $0 == id }
+            return false
+        }
+        let log = calls.api.signalLog
+        let page = log.read(after: cursor, limit: settings.replayBatch, symbols: subscription.symbols,
+                            strategies: subscription.strategies)
+        var buffer = context.channel.allocator.buffer(capacity: 512 * max(1, page.signals.count))
+        if page.truncated {
+            // The cursor fell out of the ring while this client was behind.
+            let firstKept = page.signals.first?.sequence ?? (page.nextSequence + 1)
+            SocketCodec.encodeFrame(.gap(.init(subscriptionId: id, fromSeq: cursor + 1, toSeq: firstKept - 1, stream: .signals)),
+                                    id: id, into: &buffer)
+            stats.gaps.increment()
+        }
+        for signal in page.signals {
+            SocketCodec.encodeFrame(.signalEvent(SocketMapping.signal(signal)), id: id, into: &buffer)
+            stats.eventsSent.increment()
+        }
+        subscription.replayCursor = page.nextSequence
+        subscription.lastDelivered = page.nextSequence
+        if page.signals.isEmpty && outbox.finishReplay(subscriptionId: id, cursor: page.nextSequence) {
+            subscription.replayCursor = nil
+            replaying.removeAll { $0 == id }
+        }
+        subscriptions[id] = subscription
+        guard buffer.readableBytes > 0 else { return false }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        return true
+    }
+}

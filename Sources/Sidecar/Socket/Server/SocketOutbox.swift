@@ -1,0 +1,185 @@
+import NIOCore
+import Strategies
+import Synchronization
+
+/// A depth update as handed from the ingest thread to a connection: the published values,
+/// converted to protocol values only on the connection's event loop.
+struct DepthUpdate: Sendable {
+    var key: SymbolKey
+    var metrics: DepthMetrics
+    var bids: PriceLevels
+    var asks: PriceLevels
+    var trend: TrendDirection
+}
+
+/// A pushed event waiting in a connection's queue.
+enum QueuedEvent: Sendable {
+    case signal(subscriptionId: UInt64, signal: Signal)
+    case depth(subscriptionId: UInt64, seq: UInt64, update: DepthUpdate)
+}
+
+/// One connection's bounded queue of pushed events, filled by the ingest thread and drained by
+/// the connection's event loop.
+///
+/// The lock is held only to push or pop (never across I/O), so ingestion never waits for a
+/// client. When the queue is full the OLDEST event is dropped and counted, and the dropped
+/// sequence range is remembered per subscription; the connection sends it as a `Gap` before
+/// that subscription's next event.
+final class SocketOutbox: @unchecked Sendable {
+    struct PendingGap: Sendable, Equatable {
+        var stream: SocketProtocol.Stream
+        var fromSeq: UInt64
+        var toSeq: UInt64
+    }
+
+    private struct State {
+        var queue: CircularBuffer<QueuedEvent>
+        var gaps: [UInt64: PendingGap] = [:]
+        /// Signal subscriptions replaying from the log: drops are not gaps (the replay re-reads
+        /// the log); the value is the highest sequence dropped meanwhile.
+        var replaying: [UInt64: UInt64] = [:]
+        var depthSeq: [UInt64: UInt64] = [:]
+        var closed = false
+        /// Runs one drain on the event loop; nil once closed (breaks the cycle with the handler).
+        var drain: (@Sendable () -> Void)?
+    }
+
+    let capacity: Int
+    let eventLoop: EventLoop
+    private let stats: SocketStats
+    private let state: Mutex<State>
+    /// True while a drain is scheduled, or while the channel is unwritable (the writability
+    /// change drains): pushes then do not schedule more work.
+    private let scheduled = Atomic<Bool>(false)
+
+    init(capacity: Int, eventLoop: EventLoop, stats: SocketStats) {
+        self.capacity = max(1, capacity)
+        self.eventLoop = eventLoop
+        self.stats = stats
+        state = Mutex(State(queue: CircularBuffer(initialCapacity: min(self.capacity, 64))))
+    }
+
+    /// Sets the drain callback (the connection, once its handler is in place).
+    func setDrain(_ drain: @escaping @Sendable () -> Void) {
+        state.withLock { $0.drain = drain }
+    }
+
+    /// Stops accepting events and frees the queue. Idempotent.
+    func close() {
+        state.withLock { state in
+            state.closed = true
+            state.queue.removeAll()
+            state.gaps.removeAll()
+            state.drain = nil
+        }
+    }
+
+    var count: Int { state.withLock { $0.queue.count } }
+
+    // MARK: Ingest thread
+
+    func pushSignal(_ signal: Signal, subscriptionId: UInt64) {
+        let drain: (@Sendable () -> Void)? = state.withLock { state in
+            guard !state.closed else { return nil }
+            makeRoom(&state)
+            state.queue.append(.signal(subscriptionId: subscriptionId, signal: signal))
+            return state.drain
+        }
+        schedule(drain)
+    }
+
+    func pushDepth(_ update: DepthUpdate, subscriptionId: UInt64) {
+        let drain: (@Sendable () -> Void)? = state.withLock { state in
+            guard !state.closed else { return nil }
+            let seq = (state.depthSeq[subscriptionId] ?? 0) + 1
+            state.depthSeq[subscriptionId] = seq
+            makeRoom(&state)
+            state.queue.append(.depth(subscriptionId: subscriptionId, seq: seq, update: update))
+            return state.drain
+        }
+        schedule(drain)
+    }
+
+    private func makeRoom(_ state: inout State) {
+        while state.queue.count >= capacity, let dropped = state.queue.popFirst() {
+            switch dropped {
+            case .signal(let id, let signal):
+                if let highest = state.replaying[id] {
+                    state.replaying[id] = max(highest, signal.sequence)
+                } else {
+                    Self.extend(&state.gaps, id, .signals, signal.sequence)
+                    stats.eventsDropped.increment()
+                }
+            case .depth(let id, let seq, _):
+                Self.extend(&state.gaps, id, .depth, seq)
+                stats.eventsDropped.increment()
+            }
+        }
+    }
+
+    private static func extend(_ gaps: inout [UInt64: PendingGap], _ id: UInt64, _ stream: SocketProtocol.Stream, _ seq: UInt64) {
+        if var gap = gaps[id] {
+            gap.fromSeq = min(gap.fromSeq, seq)
+            gap.toSeq = max(gap.toSeq, seq)
+            gaps[id] = gap
+        } else {
+            gaps[id] = PendingGap(stream: stream, fromSeq: seq, toSeq: seq)
+        }
+    }
+
+    private func schedule(_ drain: (@Sendable () -> Void)?) {
+        guard let drain, !scheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        eventLoop.execute(drain)
+    }
+
+    // MARK: Event loop
+
+    /// Called at the start of a drain: later pushes schedule another one.
+    func drainStarted() { scheduled.store(false, ordering: .releasing) }
+
+    /// The channel is unwritable: pushes only queue until `resume()`.
+    func park() { scheduled.store(true, ordering: .releasing) }
+
+    /// The pending gaps (all of them: every queued event is newer than every dropped one) and up
+    /// to `max` events, oldest first.
+    func take(max: Int) -> (gaps: [(UInt64, PendingGap)], events: [QueuedEvent]) {
+        state.withLock { state in
+            var gaps: [(UInt64, PendingGap)] = []
+            if !state.gaps.isEmpty {
+                gaps = state.gaps.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                state.gaps.removeAll()
+            }
+            var events: [QueuedEvent] = []
+            let n = min(max, state.queue.count)
+            events.reserveCapacity(n)
+            for _ in 0..<n {
+                if let event = state.queue.popFirst() { events.append(event) }
+            }
+            return (gaps, events)
+        }
+    }
+
+    func beginReplay(subscriptionId: UInt64) {
+        state.withLock { $0.replaying[subscriptionId] = 0 }
+    }
+
+    /// Ends a replay that reached `cursor`, unless events above it were dropped meanwhile (then
+    /// the caller reads the log again).
+    func finishReplay(subscriptionId: UInt64, cursor: UInt64) -> Bool {
+        state.withLock { state in
+            guard let highest = state.replaying[subscriptionId] else { return true }
+            guard highest <= cursor else { return false }
+            state.replaying[subscriptionId] = nil
+            return true
+        }
+    }
+
+    /// Forgets a subscription's pending gap and replay state.
+    func remove(subscriptionId: UInt64) {
+        state.withLock { state in
+            state.gaps[subscriptionId] = nil
+            state.replaying[subscriptionId] = nil
+            state.depthSeq[subscriptionId] = nil
+        }
+    }
+}

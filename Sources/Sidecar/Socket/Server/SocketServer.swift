@@ -1,0 +1,155 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+public struct SocketServerConfiguration: Sendable {
+    public var path: String
+    /// File mode applied right after bind (e.g. 0o660).
+    public var mode: Int
+    /// Empty: any peer.
+    public var allowedUIDs: [UInt32]
+    public var maxFrameBytes: Int
+    public var clientQueueEvents: Int
+    /// How long a client that does not read gets to take its Goodbye at shutdown.
+    public var goodbyeTimeout: Duration = .seconds(1)
+
+    public init(path: String, mode: Int = 0o660, allowedUIDs: [UInt32] = [],
+                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 4096) {
+        self.path = path
+        self.mode = mode
+        self.allowedUIDs = allowedUIDs
+        self.maxFrameBytes = maxFrameBytes
+        self.clientQueueEvents = clientQueueEvents
+    }
+}
+
+/// The Unix-socket RPC server, a `Service` of the runtime's group.
+///
+/// Start: create the directory, replace a stale socket (only a socket nobody answers on),
+/// bind, chmod. Graceful shutdown: stop accepting, send each client a `Goodbye` after the
+/// replies already written, close, remove the file.
+public final class SocketServer: Service, @unchecked Sendable {
+    private enum State {
+        case idle
+        case listening(Channel, fileIdentity: (UInt64, UInt64)?)
+        case stopped
+    }
+
+    public let configuration: SocketServerConfiguration
+    public let hub: SocketHub
+    public let stats: SocketStats
+    private let context: SocketContext
+    private let logger: Logger
+    private let group: EventLoopGroup
+    private let state = Mutex<State>(.idle)
+    private let connections = Mutex<[ObjectIdentifier: (Channel, NIOLoopBound<SocketConnectionHandler>)]>([:])
+    private let onBound: @Sendable (String) -> Void
+
+    public init(configuration: SocketServerConfiguration, context: SocketContext, hub: SocketHub, logger: Logger,
+                group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                onBound: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.context = context
+        self.stats = context.socketStats
+        self.hub = hub
+        self.logger = logger
+        self.group = group
+        self.onBound = onBound
+    }
+
+    /// Binds the socket. Throws `SocketServerError` when the path is taken or unusable.
+    public func start() async throws {
+        let path = configuration.path
+        let existing = try SocketFile.prepare(path: path)
+        if existing == .staleSocket {
+            logger.warning("replaced a stale socket file", metadata: ["path": "\(path)"])
+        }
+        let settings = SocketConnectionSettings(maxFrameBytes: configuration.maxFrameBytes,
+                                                queueEvents: configuration.clientQueueEvents,
+                                                allowedUIDs: Set(configuration.allowedUIDs))
+        let calls = context
+        let hub = hub
+        let logger = logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 << 10, high: 256 << 10))
+            .childChannelOption(.maxMessagesPerRead, value: 8)
+            .childChannelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = SocketConnectionHandler(settings: settings, calls: calls, hub: hub, logger: logger) {
+                        [weak self] closed in self?.forget(closed)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(SocketFrameDecoder(maxFrameBytes: settings.maxFrameBytes)))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    self?.remember(channel, handler)
+                }
+            }
+        let channel: Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+        } catch {
+            throw SocketServerError.bindFailed(path: path, reason: "\(error)")
+        }
+        do {
+            try SocketFile.setMode(path: path, mode: configuration.mode)
+        } catch {
+            try? await channel.close()
+            SocketFile.remove(path: path, identity: SocketFile.identity(path: path))
+            throw error
+        }
+        state.withLock { $0 = .listening(channel, fileIdentity: SocketFile.identity(path: path)) }
+        logger.info("socket listening", metadata: ["path": "\(path)", "mode": "0\(String(configuration.mode, radix: 8))",
+                                                   "allowed_uids": "\(configuration.allowedUIDs)"])
+        onBound(path)
+    }
+
+    public func run() async throws {
+        let idle = state.withLock { if case .idle = $0 { return true } else { return false } }
+        if idle { try await start() }
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Stops accepting, says goodbye to every client, waits for them to close, removes the file.
+    public func stop() async {
+        let previous = state.withLock { state -> State in
+            let previous = state
+            state = .stopped
+            return previous
+        }
+        guard case .listening(let channel, let identity) = previous else { return }
+        try? await channel.close()
+        let open = connections.withLock { Array($0.values) }
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.goodbyeTimeout.components.seconds) * 1_000_000_000
+            + configuration.goodbyeTimeout.components.attoseconds / 1_000_000_000)
+        for (child, handler) in open {
+            child.eventLoop.execute { handler.value.goodbye(reason: "server shutting down", timeout: timeout) }
+        }
+        for (child, _) in open {
+            try? await child.closeFuture.get()
+        }
+        SocketFile.remove(path: configuration.path, identity: identity)
+        logger.info("socket stopped", metadata: ["path": "\(configuration.path)"])
+    }
+
+    /// Connections open now.
+    public var connectionCount: Int { connections.withLock { $0.count } }
+
+    private func remember(_ channel: Channel, _ handler: SocketConnectionHandler) {
+        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let stopped = state.withLock { if case .stopped = $0 { return true } else { return false } }
+        if stopped {
+            channel.close(promise: nil)  // accepted while shutting down
+            return
+        }
+        connections.withLock { $0[ObjectIdentifier(handler)] = (channel, bound) }
+    }
+
+    private func forget(_ handler: SocketConnectionHandler) {
+        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
+    }
+}

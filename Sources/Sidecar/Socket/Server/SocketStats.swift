@@ -1,0 +1,66 @@
+import Strategies
+
+/// The socket server's counters, read by GetStats (and later by HTTP stats and metrics).
+public final class SocketStats: Sendable {
+    /// The calls counted in `requests(_:)`.
+    public enum Call: Int, CaseIterable, Sendable, CustomStringConvertible {
+        case hello, getSignals, subscribe, unsubscribe, getDepthMetrics, listDepthMetrics, getPressureHistory,
+             getMarketSummary, getStats, healthCheck, unknown
+
+        public var description: String {
+            switch self {
+            case .hello: "hello"
+            case .getSignals: "get_signals"
+            case .subscribe: "subscribe"
+            case .unsubscribe: "unsubscribe"
+            case .getDepthMetrics: "get_depth_metrics"
+            case .listDepthMetrics: "list_depth_metrics"
+            case .getPressureHistory: "get_pressure_history"
+            case .getMarketSummary: "get_market_summary"
+            case .getStats: "get_stats"
+            case .healthCheck: "health"
+            case .unknown: "unknown"
+            }
+        }
+
+        init(_ request: SocketRequest) {
+            switch request {
+            case .hello: self = .hello
+            case .getSignals: self = .getSignals
+            case .subscribe: self = .subscribe
+            case .unsubscribe: self = .unsubscribe
+            case .getDepthMetrics: self = .getDepthMetrics
+            case .listDepthMetrics: self = .listDepthMetrics
+            case .getPressureHistory: self = .getPressureHistory
+            case .getMarketSummary: self = .getMarketSummary
+            case .getStats: self = .getStats
+            case .healthCheck: self = .healthCheck
+            case .unknown: self = .unknown
+            }
+        }
+    }
+
+    /// Connected clients now.
+    public let clients = StatCounter()
+    /// Connections accepted since start.
+    public let connectionsAccepted = StatCounter()
+    /// Connections refused by SIDECAR_ALLOWED_UIDS.
+    public let permissionDenied = StatCounter()
+    /// Frames answered with BAD_FRAME (zero, oversized, truncated or undecodable).
+    public let badFrames = StatCounter()
+    /// Error responses of any code.
+    public let errors = StatCounter()
+    /// Pushed events dropped from full client queues.
+    public let eventsDropped = StatCounter()
+    /// Gap messages sent.
+    public let gaps = StatCounter()
+    /// Pushed events written to clients.
+    public let eventsSent = StatCounter()
+    /// Active subscriptions, all clients.
+    public let subscriptions = StatCounter()
+    private let byCall: [StatCounter] = Call.allCases.map { _ in StatCounter() }
+
+    public init() {}
+
+    public func requests(_ call: Call) -> StatCounter { byCall[call.rawValue] }
+}
