@@ -114,3 +114,39 @@ struct ConfigurationTests {
         }
     }
 }
+
+@Suite("Strategy documentation")
+struct StrategyDocumentationTests {
+    @Test("docs/STRATEGIES.md has a section per strategy and lists every parameter with its variable")
+    func strategiesDocMatchesSchemas() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/STRATEGIES.md"), encoding: .utf8)
+        for descriptor in StrategySettings.catalog {
+            #expect(doc.contains("## `\(descriptor.id)`"), "no section for \(descriptor.id)")
+            #expect(doc.contains("`\(StrategyEnvironment.enabledVariable(descriptor.id))`"))
+            for spec in descriptor.schema {
+                let variable = StrategyEnvironment.variable(strategy: descriptor.id, parameter: spec.name)
+                #expect(doc.contains("| `\(spec.name)` | `\(variable)` |"), "\(descriptor.id).\(spec.name) missing")
+            }
+        }
+    }
+
+    @Test("every strategy's schema covers the seed's env names for it")
+    func seedEnvironmentNamesMap() {
+        // inventory §7.1: the seed's variables that configured these strategies.
+        let seedNames = ["ORDERBOOK_SKEW_TOP_LEVELS", "ORDERBOOK_SKEW_BUY_THRESHOLD", "ORDERBOOK_SKEW_SELL_THRESHOLD",
+                         "ORDERBOOK_SKEW_MIN_SPREAD_PERCENT", "TRADE_MOMENTUM_PRICE_WEIGHT", "TRADE_MOMENTUM_QUANTITY_WEIGHT",
+                         "TRADE_MOMENTUM_MAKER_WEIGHT", "TRADE_MOMENTUM_BUY_THRESHOLD", "TRADE_MOMENTUM_SELL_THRESHOLD",
+                         "TRADE_MOMENTUM_MIN_QUANTITY", "TICKER_VELOCITY_TIME_WINDOW", "TICKER_VELOCITY_BUY_THRESHOLD",
+                         "TICKER_VELOCITY_SELL_THRESHOLD", "TICKER_VELOCITY_MIN_PRICE_CHANGE", "BTC_DOMINANCE_HIGH_THRESHOLD",
+                         "BTC_DOMINANCE_LOW_THRESHOLD", "BTC_DOMINANCE_CHANGE_THRESHOLD", "BTC_DOMINANCE_WINDOW_HOURS",
+                         "BTC_DOMINANCE_MIN_SIGNAL_INTERVAL", "SPREAD_THRESHOLD_PERCENT", "SPREAD_MIN_SIGNAL_INTERVAL",
+                         "SPREAD_MAX_POSITION_SIZE", "SPREAD_EXCHANGES", "ONCHAIN_NETWORK_GROWTH_THRESHOLD",
+                         "ONCHAIN_VOLUME_THRESHOLD", "ONCHAIN_MIN_SIGNAL_INTERVAL"]
+        let ours = Set(StrategySettings.catalog.flatMap { descriptor in
+            descriptor.schema.map { StrategyEnvironment.variable(strategy: descriptor.id, parameter: $0.name) }
+        })
+        for name in seedNames { #expect(ours.contains(name), "\(name) is not read") }
+    }
+}
