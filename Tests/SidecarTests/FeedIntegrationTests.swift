@@ -51,6 +51,12 @@ struct FeedIntegrationTests {
         #expect(object["price"] as? Double == 50_000)
         try await waitUntil("feed messages counted", timeout: 5) { sidecar.runtime.stats.feedMessages.value == 27 }
         #expect(sidecar.runtime.stats.feedRejected.value == 1)
+        let info = try await sidecar.getJSON("/info").object
+        let strategies = try #require(info["strategies"] as? [String: Any])
+        #expect(strategies["enabled"] as? [String] == [CrossExchangeSpread.id, OnchainMetrics.id])
+        #expect(strategies["available"] as? [String] == StrategySettings.allIds)
+        let endpoints = try #require(try await sidecar.getJSON("/").object["endpoints"] as? [String: String])
+        #expect(endpoints["readiness"] == "/ready")
 
         listener.close(drainTimeoutMs: 1000)
         feed.close(drainTimeoutMs: 1000)

@@ -15,6 +15,8 @@ public struct HTTPAPIContext: Sendable {
     public var natsConnected: @Sendable () -> Bool
     public var slowConsumerDrops: @Sendable () -> Int
     public var startedAtMs: Int64
+    /// Name/value pairs with secrets redacted, for `/info`.
+    public var effectiveConfiguration: [(String, String)] = []
 }
 
 enum HTTPAPI {
@@ -40,6 +42,23 @@ enum HTTPAPI {
             ]), status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/api/v1/stats") { _, _ in json(statsJSON(api)) }
+        router.get("/") { _, _ in
+            json(.object([
+                ("service", .string("realtime-sidecar")),
+                ("version", .string(api.serviceVersion)),
+                ("endpoints", .object(endpoints.map { ($0.0, .string($0.1)) })),
+            ]))
+        }
+        router.get("/info") { _, _ in
+            json(.object([
+                ("service", .object([("name", .string("realtime-sidecar")), ("version", .string(api.serviceVersion))])),
+                ("configuration", .object(api.effectiveConfiguration.map { ($0.0, .string($0.1)) })),
+                ("strategies", .object([
+                    ("enabled", .array(api.strategies.map { .string($0) })),
+                    ("available", .array(StrategySettings.allIds.map { .string($0) })),
+                ])),
+            ]))
+        }
 
         let metrics = router.group("/api/v1/metrics")
         metrics.get("/depth/{symbol}") { request, context in
@@ -98,6 +117,13 @@ enum HTTPAPI {
         }
         return router
     }
+
+    /// What `/` lists.
+    static let endpoints: [(String, String)] = [
+        ("health", "/healthz"), ("readiness", "/ready"), ("info", "/info"), ("stats", "/api/v1/stats"),
+        ("depth", "/api/v1/metrics/depth/{symbol}"), ("pressure", "/api/v1/metrics/pressure/{symbol}?timeframe=1m|5m|15m"),
+        ("summary", "/api/v1/metrics/summary"), ("all_depth", "/api/v1/metrics/all"),
+    ]
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
@@ -166,6 +192,8 @@ enum HTTPAPI {
                 ("published", counters(s.signalsPublished)),
                 ("below_min_confidence", .int(s.signalsBelowConfidence.value)),
                 ("publish_errors", .int(s.publishErrors.value)),
+                ("feed_messages", .int(s.feedMessages.value)),
+                ("feed_rejected", .int(s.feedRejected.value)),
                 ("last_sequence", .int(Int64(api.signalLog.lastSequence))),
             ])),
             ("symbols", .object([

@@ -84,7 +84,8 @@ public final class SidecarRuntime: @unchecked Sendable {
             board: board, stats: stats, signalLog: signalLog, defaultVenue: defaultVenue,
             serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
             ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
-            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: WallClock.nowMs())
+            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: WallClock.nowMs(),
+            effectiveConfiguration: configuration.effectiveValues)
         let logger = self.logger
         let app = Application(
             router: HTTPAPI.router(api),
