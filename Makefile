@@ -1,7 +1,7 @@
 # realtime-sidecar: the two commands a fresh machine needs are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release clean
+.PHONY: demo test deps build release clean bench bench-micro bench-all profile
 
 ## Run the service on an embedded default: a local nats-server and a synthetic feed.
 ## Options: DURATION=<seconds> REPLAY=<file.jsonl[.gz]> RATE=<msg/s> SPEED=<x> NATS_URL=<url>
@@ -22,6 +22,22 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+## Load test on loopback (own nats-server and release sidecar): ingest throughput against a no-op
+## subscriber, and RSS with 500 symbols. Writes bench-results/<timestamp>.json. Not part of `make test`.
+## Options: BENCH_ARGS="--seconds 30".
+bench: deps
+	scripts/bench $(BENCH_ARGS)
+
+## package-benchmark suites in Benchmarks/ (its own package, so `make test` never builds it).
+bench-micro:
+	cd Benchmarks && $(SWIFT) package benchmark --no-progress $(BENCH_MICRO_ARGS)
+
+bench-all: bench bench-micro
+
+## Hot-path instruction counts under valgrind --tool=callgrind (repeatable on a noisy machine).
+profile:
+	scripts/profile-hot-path
 
 clean:
 	rm -rf .build

@@ -93,12 +93,12 @@ struct BenchCommand: ParsableCommand {
         var rows: [(String, String, String)]
     }
 
-    func runIngestPhase(frames: [[UInt8]], source: String, natsURL: String, natsPID: Int32, sidecarPath: String,
+    func runIngestPhase(frames: ReplayLoop, source: String, natsURL: String, natsPID: Int32, sidecarPath: String,
                         work: URL) throws -> PhaseResult {
         let subject = "binance.websocket.data"
-        // Time is not monotonic across loops of the replay: with the default TTL the sweep would
-        // drop and re-create the older captures' symbols, which production never sees.
-        let sidecar = try startSidecar(sidecarPath, natsURL: natsURL, extra: ["SYMBOL_TTL_SECONDS": "315360000"],
+        // The recordings differ in length: with the default TTL the shorter ones' symbols would
+        // idle past 300 s of event time at every pass and be dropped and re-created.
+        let sidecar = try startSidecar(sidecarPath, natsURL: natsURL, extra: ["SYMBOL_TTL_SECONDS": "86400"],
                                        work: work, name: "sidecar-ingest")
         defer { ChildProcesses.shared.stop(sidecar.process) }
 
@@ -185,7 +185,7 @@ struct BenchCommand: ParsableCommand {
         sleepSeconds(0.5)
         let idle = BenchProc.memory(pid: pid)
 
-        let frames = SyntheticBenchMarket.frames(symbols: symbols, rounds: 6)
+        let frames = ReplayLoop(SyntheticBenchMarket.frames(symbols: symbols, rounds: 6).map { ($0, 0) })
         let publisher = BenchPublisher(natsURL: natsURL, subject: "binance.websocket.data", frames: frames,
                                        perSecond: rssRate)
         try publisher.start()
@@ -306,7 +306,8 @@ struct BenchCommand: ParsableCommand {
         return found
     }
 
-    func loadReplays() throws -> (frames: [[UInt8]], source: String) {
+    /// Every replay, merged by event time into one loop whose time moves forward across passes.
+    func loadReplays() throws -> (frames: ReplayLoop, source: String) {
         let env = ProcessInfo.processInfo.environment["BINANCE_REAL_DIR"].map { "\($0)/replay" }
         let dir = replayDir ?? env ?? "../shared/binance-real/replay"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
@@ -314,14 +315,14 @@ struct BenchCommand: ParsableCommand {
         if names.isEmpty {
             benchLog("ingest: no replays in \(dir): falling back to the synthetic market (SYNTHETIC figures)")
             var market = SyntheticMarket(.init())
-            return ((0..<50_000).map { _ in market.next().payload }, "SYNTHETIC (no replays in \(dir))")
+            return (ReplayLoop((0..<50_000).map { _ in (market.next().payload, 0) }), "SYNTHETIC (no replays in \(dir))")
         }
-        var frames: [[UInt8]] = []
-        for name in names {
+        var frames: [(bytes: [UInt8], recording: Int)] = []
+        for (i, name) in names.enumerated() {
             let reader = try LineReader(path: "\(dir)/\(name)")
-            _ = try reader.forEachLine { frames.append(Array($0)) }
+            _ = try reader.forEachLine { frames.append((Array($0), i)) }
         }
-        return (frames, "\(names.count) real replays in \(dir): \(names.joined(separator: ", "))")
+        return (ReplayLoop(frames), "\(names.count) real replays in \(dir): \(names.joined(separator: ", "))")
     }
 
     // MARK: - Output
@@ -398,7 +399,7 @@ final class BenchCounter: @unchecked Sendable {
 final class BenchPublisher: @unchecked Sendable {
     let natsURL: String
     let subject: String
-    let frames: [[UInt8]]
+    let frames: ReplayLoop
     let perSecond: Double
     private let stopFlag = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -408,7 +409,7 @@ final class BenchPublisher: @unchecked Sendable {
     private var running = false
     private(set) var failure: Error?
 
-    init(natsURL: String, subject: String, frames: [[UInt8]], perSecond: Double) {
+    init(natsURL: String, subject: String, frames: ReplayLoop, perSecond: Double) {
         self.natsURL = natsURL
         self.subject = subject
         self.frames = frames
@@ -426,14 +427,13 @@ final class BenchPublisher: @unchecked Sendable {
         let thread = Thread { [self] in
             defer { done.signal() }
             let start = DispatchTime.now().uptimeNanoseconds
-            var i = 0
             var n = 0
             do {
                 while !stopFlag.load(ordering: .relaxed) {
-                    // Check the stop flag and the pace every 64 messages.
+                    // Check the stop flag and the pace, and move event time on, every 64 messages.
+                    frames.prepare(64)
                     for _ in 0..<64 {
-                        try frames[i].withUnsafeBytes { try client.publish(subject: subject, payload: $0) }
-                        i = i + 1 == frames.count ? 0 : i + 1
+                        try client.publish(subject: subject, payload: frames.take())
                         n += 1
                     }
                     sentStorage.store(n, ordering: .relaxed)
@@ -519,7 +519,7 @@ final class ChildProcesses: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         p.standardOutput = handle
         p.standardError = handle

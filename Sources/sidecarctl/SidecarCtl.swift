@@ -7,7 +7,9 @@ struct SidecarCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sidecarctl",
         abstract: "Operator tools for realtime-sidecar: feed it market data and watch what it produces.",
-        subcommands: [ReplayCommand.self, SimulateCommand.self, WatchCommand.self, StrategiesCommand.self, BenchCommand.self],
+        subcommands: [ReplayCommand.self, SimulateCommand.self, WatchCommand.self, StrategiesCommand.self, BenchCommand.self,
+                      SignalsCommand.self, DepthCommand.self, PressureCommand.self, SummaryCommand.self, StatsCommand.self,
+                      HealthCommand.self],
         defaultSubcommand: nil)
 }
 

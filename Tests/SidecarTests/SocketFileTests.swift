@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import Sidecar
 #if canImport(Glibc)
@@ -134,6 +135,21 @@ struct SocketFileTests {
         }
         #expect(h.live)
         #expect(h.version == SidecarRuntime.version)
+
+        // A second sidecar on the same path refuses to start instead of stealing the socket.
+        var second = sidecar.runtime.configuration
+        second.httpPort = 0
+        var logger = Logger(label: "second-sidecar")
+        logger.logLevel = .critical
+        let other = try SidecarRuntime(configuration: second, logger: logger)
+        await #expect(throws: SocketServerError.alreadyInUse(path: path)) {
+            try await other.run(shutdownSignals: [])
+        }
+        let still = try await offloaded { try client.call(.healthCheck) }
+        guard case .health = still else {
+            Issue.record("first sidecar disturbed: \(still)")
+            return
+        }
         async let stopped: Void = sidecar.stop()
         let frames = try await offloaded { try client.readUntilClosed() }
         try await stopped

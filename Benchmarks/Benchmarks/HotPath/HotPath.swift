@@ -3,14 +3,15 @@ import Benchmark
 import Foundation
 import Strategies
 
-// Per-message cost of the hot path, in steady state: each benchmark builds its engine once,
-// warms it with a full pass over its frames (symbols, cells, buffers at capacity), then every
-// measured iteration handles 1000 messages taken round-robin from the recorded frames.
+// Per-message cost of the hot path in steady state. Each benchmark builds its engine once (on
+// its first, warm-up iteration), warms it with a full pass over its frames (symbols, cells and
+// buffers at capacity, strategy windows filled), and every measured iteration then handles 1000
+// messages taken round-robin from the recorded frames, event time moving forward across passes.
 // With `scalingFactor: .kilo` the time and malloc columns are per message.
 //
-// Extension points for issue 3 (the socket): protobuf encode/decode of signals and depth
-// metrics, GetDepthMetrics round trips and NATS → socket latency belong here (encode/decode)
-// and in `sidecarctl bench` (round trips); see docs/PERFORMANCE.md.
+// Extension point (issue 3, the socket): protobuf encode/decode of signals and depth metrics
+// belong in this suite; GetDepthMetrics round trips and NATS → socket latency in
+// `sidecarctl bench`. See docs/PERFORMANCE.md.
 
 /// Discards signals: the benchmarks measure the engine, not a consumer.
 final class DiscardingSink: SignalSink, @unchecked Sendable {
@@ -18,22 +19,58 @@ final class DiscardingSink: SignalSink, @unchecked Sendable {
     func emit(_ signal: Signal) { count &+= 1 }
 }
 
-/// Keeps the first signal, for the encoder benchmark.
+/// Keeps the first signal, for the encoder benchmarks.
 final class FirstSignalSink: SignalSink, @unchecked Sendable {
     var first: Signal?
     func emit(_ signal: Signal) { if first == nil { first = signal } }
 }
 
-/// The engine as the sidecar configures it by default, except the TTL: frames from captures
-/// years apart are mixed here, and the TTL sweep would re-create their symbols every 4096 messages.
+/// The engine as the sidecar configures it by default, except the symbol TTL: the recordings
+/// differ in length, so at every pass the shorter ones' symbols would idle past 300 s and be
+/// dropped and re-created, which a live feed does not do.
 func makeEngine(sink: SignalSink) -> Engine {
     var configuration = EngineConfiguration()
-    configuration.symbolTTLSeconds = 100 * 365 * 86_400
+    configuration.symbolTTLSeconds = 86_400
     return Engine(configuration: configuration, board: DepthBoard(historySeconds: 900, ttlSeconds: 300),
                   stats: IngestStats(strategyIds: configuration.enabledStrategyIds), sink: sink)
 }
 
-let receiveTimeMs: Int64 = 1_722_470_400_000
+let receiveTimeMs: Int64 = 1_767_225_600_000
+
+/// State built on a benchmark's first iteration and dropped in its teardown.
+final class Lazy<T>: @unchecked Sendable {
+    private let make: () -> T
+    private var value: T?
+    init(_ make: @escaping () -> T) { self.make = make }
+    var get: T {
+        if let value { return value }
+        let v = make()
+        value = v
+        return v
+    }
+    func drop() { value = nil }
+}
+
+/// An engine warmed by one pass over its frames.
+final class EngineCase: @unchecked Sendable {
+    let ring: FrameRing
+    let sink = DiscardingSink()
+    let engine: Engine
+    init(_ frames: [BenchData.Frame]) {
+        ring = FrameRing(frames)
+        engine = makeEngine(sink: sink)
+        for _ in 0..<ring.count { engine.ingest(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
+    }
+}
+
+final class ParserCase: @unchecked Sendable {
+    let ring: FrameRing
+    var parser = MarketDataParser()
+    init(_ frames: [BenchData.Frame]) {
+        ring = FrameRing(frames)
+        for _ in 0..<ring.count { blackHole(parser.parse(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs)) }
+    }
+}
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -41,8 +78,8 @@ let benchmarks: @Sendable () -> Void = {
         timeUnits: .nanoseconds,
         warmupIterations: 3,
         scalingFactor: .kilo,
-        maxDuration: .seconds(2),
-        maxIterations: 5_000)
+        maxDuration: .seconds(3),
+        maxIterations: 3_000)
 
     print("hot-path benchmarks on \(BenchData.all.source): \(BenchData.all.frames.count) frames")
 
@@ -53,71 +90,69 @@ let benchmarks: @Sendable () -> Void = {
 
     // 1. Parse only, each message kind.
     for (name, set) in kinds {
-        let frames = BenchData.frames(of: set)
-        guard !frames.isEmpty else { continue }
-        Benchmark("parse/\(name)") { benchmark in
-            let ring = FrameRing(frames)
-            var parser = MarketDataParser()
-            for _ in 0..<ring.count { blackHole(parser.parse(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs)) }
+        let state = Lazy { ParserCase(BenchData.frames(of: set)) }
+        Benchmark("parse/\(name)", closure: { benchmark in
+            let c = state.get
+            c.ring.prepare(benchmark.scaledIterations.count)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                blackHole(parser.parse(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs))
+                blackHole(c.parser.parse(c.ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs))
             }
             benchmark.stopMeasurement()
-        }
+        }, teardown: { state.drop() })
     }
 
-    // 2. Engine.ingest: parse + state + metrics + the strategies for that kind.
+    // 2. Engine.ingest: parse + per-symbol state + depth metrics + the strategies of that kind.
     let engineCases: [(String, Set<StreamKind>)] = [
         ("depth20 (metrics + book strategies)", [.partialDepth]),
         ("trade (trade + aggTrade, trade strategies)", [.trade, .aggTrade]),
-        ("ticker", [.ticker]),
+        ("ticker (ticker strategies)", [.ticker]),
         ("bookTicker", [.bookTicker]),
         ("mixed replay (all kinds, recorded order)", Set(StreamKind.allCases)),
     ]
     for (name, set) in engineCases {
-        let frames = BenchData.frames(of: set)
-        guard !frames.isEmpty else { continue }
-        Benchmark("ingest/\(name)") { benchmark in
-            let ring = FrameRing(frames)
-            let sink = DiscardingSink()
-            let engine = makeEngine(sink: sink)
-            for _ in 0..<ring.count { engine.ingest(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
+        let state = Lazy { EngineCase(BenchData.frames(of: set)) }
+        Benchmark("ingest/\(name)", closure: { benchmark in
+            let c = state.get
+            c.ring.prepare(benchmark.scaledIterations.count)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                engine.ingest(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs)
+                c.engine.ingest(c.ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs)
             }
             benchmark.stopMeasurement()
-            blackHole(sink.count)
-        }
+        }, teardown: { state.drop() })
     }
 
-    // 3. Signal JSON (tradeengine contract) into a reused buffer, for a real orderbook_skew signal.
+    // 3. Signal JSON (tradeengine contract) into a reused buffer, for a real signal of the replay.
+    let signal = Lazy { firstRealSignal() ?? fallbackSignal() }
     Benchmark("signal/encode tradeengine JSON") { benchmark in
-        let signal = firstRealSignal() ?? fallbackSignal()
+        let s = signal.get
         let encoder = TradeEngineSignalEncoder(source: "realtime_strategies")
         var buffer: [UInt8] = []
         buffer.reserveCapacity(4096)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.removeAll(keepingCapacity: true)
-            encoder.encode(signal, into: &buffer)
+            encoder.encode(s, into: &buffer)
             blackHole(buffer.count)
         }
         benchmark.stopMeasurement()
     }
     Benchmark("signal/deterministic id") { benchmark in
-        let signal = firstRealSignal() ?? fallbackSignal()
-        for _ in benchmark.scaledIterations { blackHole(TradeEngineSignalEncoder.signalId(signal)) }
+        let s = signal.get
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(TradeEngineSignalEncoder.signalId(s)) }
+        benchmark.stopMeasurement()
     }
 }
 
-/// The first signal `orderbook_skew` emits on the depth20 frames.
+/// The first signal any strategy emits on the mixed replay.
 func firstRealSignal() -> Signal? {
     let sink = FirstSignalSink()
     let engine = makeEngine(sink: sink)
-    for frame in BenchData.frames(of: [.partialDepth]) where sink.first == nil {
-        frame.withUnsafeBytes { engine.ingest($0, subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
+    let ring = FrameRing(BenchData.all.frames)
+    for _ in 0..<ring.count where sink.first == nil {
+        engine.ingest(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs)
     }
     return sink.first
 }

@@ -17,25 +17,33 @@ public enum BenchData {
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
     }()
 
+    /// One recorded payload and the index of the recording it came from.
+    public struct Frame: Sendable {
+        public var bytes: [UInt8]
+        public var file: Int
+    }
+
     /// Every replay line in file order (files sorted by name), or synthetic frames.
-    public static let all: (frames: [[UInt8]], source: String) = {
+    public static let all: (frames: [Frame], source: String) = {
         if let dir = replayDirectory,
             let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
                 .filter({ $0.hasSuffix(".nats.jsonl.gz") }).sorted(),
             !names.isEmpty
         {
-            var frames: [[UInt8]] = []
-            for name in names { frames += lines(gunzip(dir.appendingPathComponent(name))) }
+            var frames: [Frame] = []
+            for (i, name) in names.enumerated() {
+                frames += lines(gunzip(dir.appendingPathComponent(name))).map { Frame(bytes: $0, file: i) }
+            }
             if !frames.isEmpty { return (frames, "real: \(dir.path) (\(names.count) replays)") }
         }
-        return (Synthetic.frames(), "SYNTHETIC (../shared/binance-real/replay not found)")
+        return (Synthetic.frames().map { Frame(bytes: $0, file: 0) }, "SYNTHETIC (../shared/binance-real/replay not found)")
     }()
 
     /// The frames the parser classifies as one of `kinds`, in recorded order.
-    public static func frames(of kinds: Set<StreamKind>) -> [[UInt8]] {
+    public static func frames(of kinds: Set<StreamKind>) -> [Frame] {
         var parser = MarketDataParser()
         return all.frames.filter { frame in
-            frame.withUnsafeBytes { raw in
+            frame.bytes.withUnsafeBytes { raw in
                 switch parser.parse(raw, subjectVenue: nil, receiveTimeMs: 0) {
                 case .event(_, let kind, _): kinds.contains(kind)
                 case .ignored(let kind): kinds.contains(kind)
@@ -62,44 +70,14 @@ public enum BenchData {
     }
 }
 
-/// The frames packed in one allocation, visited round-robin without retain/release, so the
-/// loop costs a few instructions per message on top of the code under test.
-public final class FrameRing: @unchecked Sendable {
-    @usableFromInline let storage: UnsafeMutableRawPointer
-    @usableFromInline let spans: UnsafeMutableBufferPointer<(offset: Int, count: Int)>
-    @usableFromInline var next = 0
-    public let count: Int
-    public let bytes: Int
-    @usableFromInline let last: Int
-
-    public init(_ frames: [[UInt8]]) {
-        precondition(!frames.isEmpty, "no frames for this benchmark")
-        bytes = frames.reduce(0) { $0 + $1.count }
-        count = frames.count
-        last = frames.count - 1
-        storage = .allocate(byteCount: max(bytes, 1), alignment: 64)
-        spans = .allocate(capacity: frames.count)
-        var offset = 0
-        for (i, frame) in frames.enumerated() {
-            frame.withUnsafeBytes { storage.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            spans[i] = (offset, frame.count)
-            offset += frame.count
-        }
-    }
-
-    deinit {
-        storage.deallocate()
-        spans.deallocate()
-    }
-
-    /// The next frame; valid for the life of the ring.
-    @inlinable @inline(__always)
-    public func take() -> UnsafeRawBufferPointer {
-        let span = spans[next]
-        next = next == last ? 0 : next &+ 1
-        return UnsafeRawBufferPointer(start: storage.advanced(by: span.offset), count: span.count)
+extension ReplayLoop {
+    public convenience init(_ frames: [BenchData.Frame]) {
+        self.init(frames.map { (bytes: $0.bytes, recording: $0.file) })
     }
 }
+
+/// The benchmarks' name for the replay loop.
+public typealias FrameRing = ReplayLoop
 
 /// Synthetic envelopes with the shapes of the real replays (spot frames, 8-decimal strings).
 public enum Synthetic {

@@ -2,9 +2,11 @@ import BenchSupport
 import Foundation
 import Strategies
 
-// Drives one hot-path case for a fixed number of messages, for instruction counts:
-//   valgrind --tool=callgrind --toggle-collect='*measuredLoop*' .build/release/HotPathProfile depth20 20000
-// Only `measuredLoop` is counted, after a warm-up pass over every frame (steady state).
+// Drives one hot-path case for a fixed number of messages, for instruction counts
+// (scripts/profile-hot-path):
+//   valgrind --tool=callgrind --toggle-collect='*measuredLoop*' HotPathProfile depth20 20000
+// Only `measuredLoop` is counted, after a warm-up pass over every frame (steady state), the
+// same set-up as the package-benchmark suite.
 
 final class Sink: SignalSink {
     var count = 0
@@ -14,7 +16,8 @@ final class Sink: SignalSink {
 let arguments = CommandLine.arguments
 let mode = arguments.count > 1 ? arguments[1] : "depth20"
 let messages = arguments.count > 2 ? Int(arguments[2]) ?? 20_000 : 20_000
-let receiveTimeMs: Int64 = 1_722_470_400_000
+let receiveTimeMs: Int64 = 1_767_225_600_000
+let chunk = 1000
 
 let kinds: Set<StreamKind>
 switch mode {
@@ -47,20 +50,29 @@ func measuredLoopParse(_ parser: inout MarketDataParser, _ ring: FrameRing, _ n:
 
 if mode.hasPrefix("parse-") {
     var parser = MarketDataParser()
-    _ = warmParse(&parser)
-    print(measuredLoopParse(&parser, ring, messages))
+    for _ in 0..<ring.count { _ = parser.parse(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
+    var events = 0
+    var left = messages
+    while left > 0 {
+        let n = min(chunk, left)
+        ring.prepare(n)
+        events += measuredLoopParse(&parser, ring, n)
+        left -= n
+    }
+    print("events \(events)")
 } else {
     var configuration = EngineConfiguration()
-    configuration.symbolTTLSeconds = 100 * 365 * 86_400
+    configuration.symbolTTLSeconds = 86_400  // as in the benchmarks (recordings differ in length)
     let sink = Sink()
-    let engine = Engine(configuration: configuration, board: DepthBoard(), stats: IngestStats(strategyIds: configuration.enabledStrategyIds), sink: sink)
+    let engine = Engine(configuration: configuration, board: DepthBoard(),
+                        stats: IngestStats(strategyIds: configuration.enabledStrategyIds), sink: sink)
     for _ in 0..<ring.count { engine.ingest(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
-    measuredLoop(engine, ring, messages)
-    print("processed \(engine.stats.processed.value), signals \(sink.count)")
-}
-
-func warmParse(_ parser: inout MarketDataParser) -> Int {
-    var n = 0
-    for _ in 0..<ring.count { if case .event = parser.parse(ring.take(), subjectVenue: nil, receiveTimeMs: receiveTimeMs) { n += 1 } }
-    return n
+    var left = messages
+    while left > 0 {
+        let n = min(chunk, left)
+        ring.prepare(n)
+        measuredLoop(engine, ring, n)
+        left -= n
+    }
+    print("processed \(engine.stats.processed.value), signals \(sink.count), symbols \(engine.trackedSymbols)")
 }

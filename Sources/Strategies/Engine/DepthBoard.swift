@@ -35,8 +35,8 @@ public final class DepthCell: Sendable {
                                          updates: 0, lastReceiveMs: receiveMs)
             }
             snapshot!.metrics = metrics
-            snapshot!.bids.assign(bids)
-            snapshot!.asks.assign(asks)
+            copyLevels(bids, into: &snapshot!.bids)
+            copyLevels(asks, into: &snapshot!.asks)
             snapshot!.updates += 1
             snapshot!.lastReceiveMs = receiveMs
             snapshot!.history.record(timeMs: metrics.eventTimeMs, netPressure: metrics.netPressure,
@@ -48,6 +48,23 @@ public final class DepthCell: Sendable {
     /// (copying the history out would make the writer copy it on its next update).
     public func read<R: Sendable>(_ body: (DepthSnapshot) -> R) -> R? {
         state.withLock { snapshot in snapshot.map(body) }
+    }
+}
+
+/// `dst = src` in `dst`'s storage. With equal level counts (every update of a depth20 stream) it
+/// is a plain element copy, without the remove-all/append pair of `assign`.
+@inline(__always)
+private func copyLevels(_ src: PriceLevels, into dst: inout PriceLevels) {
+    let n = src.prices.count
+    guard n > 0, dst.prices.count == n, dst.quantities.count == n, src.quantities.count == n else {
+        dst.assign(src)
+        return
+    }
+    src.prices.withUnsafeBufferPointer { s in
+        dst.prices.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: s.baseAddress!, count: n) }
+    }
+    src.quantities.withUnsafeBufferPointer { s in
+        dst.quantities.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: s.baseAddress!, count: n) }
     }
 }
 

@@ -25,8 +25,6 @@ public final class Engine {
     final class SymbolState {
         let key: SymbolKey
         let cell: DepthCell
-        var bids = PriceLevels(capacity: 32)
-        var asks = PriceLevels(capacity: 32)
         var lastEventTimeMs: Int64 = 0
         /// Ingest tick of the last update, for least-recently-updated eviction.
         var lastTouch: UInt64 = 0
@@ -44,6 +42,10 @@ public final class Engine {
     private unowned(unsafe) let sink: SignalSink
     private var parser = MarketDataParser()
     private var symbols: [SymbolKey: SymbolState] = [:]
+    /// Direct-mapped cache in front of `symbols`: hashing a `String` key costs ~400 instructions
+    /// per message, a hit here a few dozen. Entries are verified with `==` and cleared on drop.
+    private let recent = UnsafeMutableBufferPointer<SymbolState?>.allocate(capacity: Engine.recentSlots)
+    private static let recentSlots = 1024
     // One optional per strategy: concrete types keep dispatch static on the hot path.
     private var orderbookSkew: OrderbookSkew?
     private var spreadLiquidity: SpreadLiquidity?
@@ -77,6 +79,12 @@ public final class Engine {
         crossExchangeSpread = make(CrossExchangeSpread.self) { CrossExchangeSpread(parameters: $0) }
         onchainMetrics = make(OnchainMetrics.self) { OnchainMetrics(parameters: $0) }
         symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
+        recent.initialize(repeating: nil)
+    }
+
+    deinit {
+        recent.deinitialize()
+        recent.deallocate()
     }
 
     public var trackedSymbols: Int { symbols.count }
@@ -130,21 +138,23 @@ public final class Engine {
         case .depth(let depth):
             // Diffs are counted but do not maintain a book yet: a partial book is authoritative.
             guard depth.isSnapshot else { break }
-            state.bids.assign(depth.bids)
-            state.asks.assign(depth.asks)
-            let metrics = DepthMetrics.compute(bids: state.bids, asks: state.asks, eventTimeMs: eventTimeMs)
-            state.cell.publish(metrics, bids: state.bids, asks: state.asks, receiveMs: receiveTimeMs,
+            // The event's levels are the parser's reused buffers, valid until the next parse: read
+            // them in place (the cell keeps its own copy for readers).
+            let bids = depth.bids
+            let asks = depth.asks
+            let metrics = DepthMetrics.compute(bids: bids, asks: asks, eventTimeMs: eventTimeMs)
+            state.cell.publish(metrics, bids: bids, asks: asks, receiveMs: receiveTimeMs,
                                historySeconds: board.historySeconds)
             onDepthPublished?(state.cell)
-            if let signal = orderbookSkew?.onBook(key: key, bids: state.bids, asks: state.asks,
+            if let signal = orderbookSkew?.onBook(key: key, bids: bids, asks: asks,
                                                   eventTimeMs: eventTimeMs) {
                 emit(signal)
             }
-            if let signal = spreadLiquidity?.onBook(key: key, bids: state.bids, asks: state.asks,
+            if let signal = spreadLiquidity?.onBook(key: key, bids: bids, asks: asks,
                                                     eventTimeMs: eventTimeMs) {
                 emit(signal)
             }
-            if let signal = icebergDetector?.onBook(key: key, bids: state.bids, asks: state.asks,
+            if let signal = icebergDetector?.onBook(key: key, bids: bids, asks: asks,
                                                     eventTimeMs: eventTimeMs) {
                 emit(signal)
             }
@@ -199,12 +209,29 @@ public final class Engine {
     }
 
     private func state(for key: SymbolKey) -> SymbolState {
-        if let state = symbols[key] { return state }
+        let slot = Self.recentSlot(key)
+        if let state = recent[slot], state.key == key { return state }
+        if let state = symbols[key] {
+            recent[slot] = state
+            return state
+        }
         if symbols.count >= max(1, configuration.maxSymbols) { evictLeastRecentlyUpdated() }
         let state = SymbolState(key: key, cell: board.cell(for: key))
         symbols[key] = state
+        recent[slot] = state
         stats.symbolsTracked.set(symbols.count)
         return state
+    }
+
+    /// A cheap hash of the key's bits. Symbols of up to 15 UTF-8 bytes are stored inline in the
+    /// `String`, so equal symbols from the parser's cache have equal bits; any other string just
+    /// misses the cache (hits are verified with `==`).
+    @inline(__always)
+    private static func recentSlot(_ key: SymbolKey) -> Int {
+        let bits = unsafeBitCast(key.symbol, to: (UInt64, UInt64).self)
+        var h = (bits.0 ^ (bits.1 &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(key.venue.rawValue)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 31
+        return Int(truncatingIfNeeded: h) & (recentSlots - 1)
     }
 
     private func evictLeastRecentlyUpdated() {
@@ -223,6 +250,8 @@ public final class Engine {
     }
 
     private func drop(_ key: SymbolKey) {
+        let slot = Self.recentSlot(key)
+        if let cached = recent[slot], cached.key == key { recent[slot] = nil }
         symbols.removeValue(forKey: key)
         board.remove(key)
         orderbookSkew?.evict(key)

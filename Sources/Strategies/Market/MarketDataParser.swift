@@ -65,8 +65,8 @@
 /// scratch `PriceLevels` owned by the parser whose storage the returned event shares
 /// (copy-on-write). Once the caller drops the event, the next depth frame reuses the capacity.
 /// Rare paths allocate: numbers needing the `Double(String)` fallback (more than 19 significant
-/// digits or exponents beyond ±22), escaped strings longer than the stack budget, symbols
-/// longer than 15 bytes.
+/// digits or exponents beyond ±22), escaped strings longer than the stack budget, symbols of 16
+/// bytes the first time they are seen (they are cached) and symbols longer than 16 bytes.
 public struct MarketDataParser {
     private var scratchBids: PriceLevels
     private var scratchAsks: PriceLevels
@@ -257,11 +257,10 @@ public struct MarketDataParser {
                     member = envelopeKey(sc.bytes, key)
                 }
                 sc.skipWhitespace()
-                switch member {
-                case .stream:
+                if member == .stream {
                     guard let t = sc.scanValue(depth: 1) else { return false }
                     env.stream = t
-                case .data:
+                } else if member == .data {
                     if sc.peek == 0x7B {
                         let start = sc.pos
                         f = DataFields()
@@ -273,10 +272,10 @@ public struct MarketDataParser {
                         guard let t = sc.scanValue(depth: 1) else { return false }
                         env.data = t
                     }
-                case .timestamp:
+                } else if member == .timestamp {
                     guard let t = sc.scanValue(depth: 1) else { return false }
                     env.timestamp = t
-                case .other:
+                } else {
                     guard sc.skipValue(depth: 1) else { return false }
                 }
                 switch sc.afterMember(close: 0x7D) {
@@ -419,8 +418,12 @@ private struct LevelBatch {
     mutating func flush(into side: inout PriceLevels) {
         guard count > 0 else { return }
         let n = count
-        withUnsafeBytes(of: &prices) { side.prices.append(contentsOf: $0.bindMemory(to: Double.self).prefix(n)) }
-        withUnsafeBytes(of: &quantities) { side.quantities.append(contentsOf: $0.bindMemory(to: Double.self).prefix(n)) }
+        withUnsafeBytes(of: &prices) {
+            side.prices.append(contentsOf: UnsafeBufferPointer(start: $0.bindMemory(to: Double.self).baseAddress, count: n))
+        }
+        withUnsafeBytes(of: &quantities) {
+            side.quantities.append(contentsOf: UnsafeBufferPointer(start: $0.bindMemory(to: Double.self).baseAddress, count: n))
+        }
         count = 0
     }
 }
@@ -537,8 +540,9 @@ private func uppercasedString(_ src: UnsafeRawBufferPointer) -> String {
     return String(decoding: src.map(asciiUpper), as: UTF8.self)
 }
 
-/// A small round-robin cache of upper-cased symbol strings keyed by their first 16 bytes.
-/// Building a `String` costs a few hundred instructions (UTF-8 validation); a hit costs a few.
+/// A small round-robin cache of upper-cased symbol strings (up to 16 bytes, keyed by those
+/// bytes and the length). Building a `String` costs a few hundred instructions (UTF-8
+/// validation); a hit costs a few dozen, and a cached 16-byte (heap) string is not rebuilt.
 private struct SymbolCache {
     private struct Entry {
         var lo: UInt64 = 0
@@ -759,14 +763,20 @@ private func knownEnvelopeKey(_ sc: inout JSONScanner) -> EnvelopeKey? {
     guard p &+ 1 < sc.count, sc.bytes[p] == 0x22 else { return nil }
     let lit: StaticString
     let key: EnvelopeKey
-    switch sc.bytes[p &+ 1] {
-    case UInt8(ascii: "s"):
+    // A compare chain in the upstream key order (a `switch` becomes an indirect jump).
+    let c = sc.bytes[p &+ 1]
+    if c == UInt8(ascii: "s") {
         if sc.byte(at: p &+ 2) == UInt8(ascii: "t") { (lit, key) = (#""stream":"#, .stream) } else { (lit, key) = (#""source":"#, .other) }
-    case UInt8(ascii: "d"): (lit, key) = (#""data":"#, .data)
-    case UInt8(ascii: "t"): (lit, key) = (#""timestamp":"#, .timestamp)
-    case UInt8(ascii: "m"): (lit, key) = (#""message_id":"#, .other)
-    case UInt8(ascii: "v"): (lit, key) = (#""version":"#, .other)
-    default: return nil
+    } else if c == UInt8(ascii: "d") {
+        (lit, key) = (#""data":"#, .data)
+    } else if c == UInt8(ascii: "t") {
+        (lit, key) = (#""timestamp":"#, .timestamp)
+    } else if c == UInt8(ascii: "m") {
+        (lit, key) = (#""message_id":"#, .other)
+    } else if c == UInt8(ascii: "v") {
+        (lit, key) = (#""version":"#, .other)
+    } else {
+        return nil
     }
     let n = lit.utf8CodeUnitCount
     guard p &+ n <= sc.count, bytesEqual(sc.bytes, at: p, lit) else { return nil }

@@ -13,6 +13,8 @@ struct SocketConnectionSettings: Sendable {
     var replayBatch = 256
     /// Events taken from the queue per step of a drain.
     var drainBatch = 64
+    /// Steps per drain before yielding the event loop to other connections.
+    var stepsPerDrain = 16
 }
 
 /// One client connection. Everything here runs on the channel's event loop; the only state the
@@ -52,7 +54,6 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// Set once closing starts (bad frame, refused peer, goodbye): later frames are ignored.
     private var closing = false
     private var readPending = false
-    private var peerUID: UInt32?
 
     init(settings: SocketConnectionSettings, calls: SocketContext, hub: SocketHub, logger: Logger,
          onClosed: @escaping (SocketConnectionHandler) -> Void) {
@@ -112,7 +113,6 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         PeerCredentials.uid(of: context.channel).whenComplete { [self] result in
             switch result {
             case .success(let uid) where settings.allowedUIDs.contains(uid):
-                peerUID = uid
                 authorized = true
             case .success(let uid):
                 stats.permissionDenied.increment()
@@ -326,14 +326,25 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         var wrote = false
         defer { if wrote { context.flush() } }
 
+        var steps = 0
         while let id = replaying.first {
             guard context.channel.isWritable else {
                 outbox.park()
                 return
             }
+            guard steps < settings.stepsPerDrain else {
+                scheduleDrain()  // let other connections on this loop run
+                return
+            }
             wrote = replayStep(id, context, outbox) || wrote
+            steps += 1
         }
         while context.channel.isWritable {
+            guard steps < settings.stepsPerDrain else {
+                scheduleDrain()
+                return
+            }
+            steps += 1
             let (gaps, events) = outbox.take(max: settings.drainBatch)
             if gaps.isEmpty && events.isEmpty { return }
             var buffer = context.channel.allocator.buffer(capacity: 1024 * max(1, events.count))

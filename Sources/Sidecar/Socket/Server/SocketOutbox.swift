@@ -16,6 +16,12 @@ struct DepthUpdate: Sendable {
 enum QueuedEvent: Sendable {
     case signal(subscriptionId: UInt64, signal: Signal)
     case depth(subscriptionId: UInt64, seq: UInt64, update: DepthUpdate)
+
+    var subscriptionId: UInt64 {
+        switch self {
+        case .signal(let id, _), .depth(let id, _, _): id
+        }
+    }
 }
 
 /// One connection's bounded queue of pushed events, filled by the ingest thread and drained by
@@ -174,9 +180,10 @@ final class SocketOutbox: @unchecked Sendable {
         }
     }
 
-    /// Forgets a subscription's pending gap and replay state.
+    /// Forgets a subscription: its queued events, pending gap and replay state.
     func remove(subscriptionId: UInt64) {
         state.withLock { state in
+            state.queue.removeAll { $0.subscriptionId == subscriptionId }
             state.gaps[subscriptionId] = nil
             state.replaying[subscriptionId] = nil
             state.depthSeq[subscriptionId] = nil
