@@ -138,7 +138,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
         /// Values from `parameters`; a missing or mistyped value takes the schema default, and
         /// every number is clamped to its schema range.
         public init(_ parameters: ParameterValues) {
-            let p = BookParameterReader(schema: IcebergDetector.schema, values: parameters)
+            let p = SchemaReader(schema: IcebergDetector.schema, values: parameters)
             minRefillCount = p.int("min_refill_count")
             refillSpeedThresholdSeconds = p.double("refill_speed_threshold_seconds")
             consistencyThreshold = p.double("consistency_threshold")

@@ -139,7 +139,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         /// Values from `parameters`; a missing or mistyped value takes the schema default, and
         /// every number is clamped to its schema range.
         public init(_ parameters: ParameterValues) {
-            let p = BookParameterReader(schema: SpreadLiquidity.schema, values: parameters)
+            let p = SchemaReader(schema: SpreadLiquidity.schema, values: parameters)
             spreadThresholdBps = p.double("spread_threshold_bps")
             spreadRatioThreshold = p.double("spread_ratio_threshold")
             velocityThreshold = p.double("velocity_threshold")
@@ -583,56 +583,5 @@ struct BookSymbolTable<State>: Sendable where State: Sendable {
         if n >= 0 { prev[n] = p } else { tail = p }
         prev[slot] = -1
         next[slot] = -1
-    }
-}
-
-/// Reads parameters against a schema: a missing or mistyped value takes the schema default;
-/// numbers are clamped to the schema range; a string outside `allowed` takes the default.
-struct BookParameterReader {
-    let schema: [ParameterSpec]
-    let values: ParameterValues
-
-    private func spec(_ name: String) -> ParameterSpec {
-        guard let s = schema.first(where: { $0.name == name }) else {
-            preconditionFailure("parameter \(name) is not in the schema")
-        }
-        return s
-    }
-
-    private func clamp(_ v: Double, _ s: ParameterSpec) -> Double {
-        var v = v
-        if let lo = s.minimum { v = Swift.max(v, lo) }
-        if let hi = s.maximum { v = Swift.min(v, hi) }
-        return v
-    }
-
-    func double(_ name: String) -> Double {
-        let s = spec(name)
-        let fallback = s.defaultValue.doubleValue ?? 0
-        guard let v = values.values[name]?.doubleValue, v.isFinite else { return fallback }
-        return clamp(v, s)
-    }
-
-    /// Accepts `.int`, or a `.double` with an integral value.
-    func int(_ name: String) -> Int {
-        let s = spec(name)
-        var fallback = 0
-        if case .int(let d) = s.defaultValue { fallback = d }
-        let raw: Double
-        switch values.values[name] {
-        case .int(let v)?: raw = Double(v)
-        case .double(let v)? where v.isFinite && v == v.rounded(): raw = v
-        default: return fallback
-        }
-        return Int(clamp(raw, s))
-    }
-
-    func string(_ name: String) -> String {
-        let s = spec(name)
-        var fallback = ""
-        if case .string(let d) = s.defaultValue { fallback = d }
-        guard case .string(let v)? = values.values[name] else { return fallback }
-        if !s.allowed.isEmpty && !s.allowed.contains(v) { return fallback }
-        return v
     }
 }
