@@ -8,10 +8,11 @@ SWIFT ?= swift
 demo: deps
 	scripts/demo
 
-## Install what is missing, build, and run every test.
+## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	cd clients/python && SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" ../../.venv-python/bin/python -m pytest
 
 ## Debian packages (libnats-dev, libprotobuf-c-dev, nats-server, ...), installed only when missing.
 deps:

@@ -211,7 +211,12 @@ struct BenchCommand: ParsableCommand {
             "publish_rate": rssRate,
             "published_per_s": publisher.sent / max(publisher.elapsed, 1e-9),
             "rss_mib_idle": idle.rssMiB,
+            "rss_anon_mib_idle": idle.anonMiB,
+            "rss_file_mib_idle": idle.fileMiB,
             "rss_mib_steady": steady,
+            "rss_anon_mib_steady": memory.anonMiB,
+            "rss_file_mib_steady": memory.fileMiB,
+            "malloc_arena_max": ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] ?? "",
             "rss_mib_samples": BenchStats.percentiles(samples),
             "peak_rss_mib": memory.peakMiB,
             "sidecar_slow_consumer_dropped": final.dropped,
@@ -220,10 +225,12 @@ struct BenchCommand: ParsableCommand {
             "target_met": steady <= 64,
         ]
         let rows: [(String, String, String)] = [
-            ("rss: idle sidecar", String(format: "%.1f MiB", idle.rssMiB), "after /ready, no traffic"),
+            ("rss: idle sidecar", String(format: "%.1f MiB", idle.rssMiB),
+             String(format: "after /ready, no traffic: anon %.1f, file %.1f", idle.anonMiB, idle.fileMiB)),
             ("rss: \(symbols) symbols steady", String(format: "%.1f MiB", steady),
-             String(format: "peak %.1f MiB, %d tracked, drops %d; target ≤ 64 MiB: %@", memory.peakMiB, final.tracked,
-                    final.dropped, steady <= 64 ? "MET" : "NOT MET")),
+             String(format: "anon %.1f, file %.1f, peak %.1f MiB, %d tracked, drops %d; target ≤ 64 MiB: %@",
+                    memory.anonMiB, memory.fileMiB, memory.peakMiB, final.tracked, final.dropped,
+                    steady <= 64 ? "MET" : "NOT MET")),
         ]
         _ = tracked
         return PhaseResult(json: json, rows: rows)
@@ -613,14 +620,14 @@ enum BenchProc {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// VmRSS and VmHWM in MiB.
-    static func memory(pid: Int32) -> (rssMiB: Double, peakMiB: Double) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+    /// VmRSS, VmHWM, RssAnon (heap, stacks) and RssFile (mapped binaries and libraries) in MiB.
+    static func memory(pid: Int32) -> (rssMiB: Double, peakMiB: Double, anonMiB: Double, fileMiB: Double) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0, 0, 0) }
         func kib(_ key: String) -> Double {
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
             return Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
-        return (kib("VmRSS") / 1024, kib("VmHWM") / 1024)
+        return (kib("VmRSS") / 1024, kib("VmHWM") / 1024, kib("RssAnon") / 1024, kib("RssFile") / 1024)
     }
 }
 

@@ -7,10 +7,11 @@ struct DepthCommand: ParsableCommand {
         commandName: "depth",
         abstract: "Show depth metrics over the sidecar's Unix socket: one symbol, or --all as a table.",
         discussion: """
-            depth SYMBOL shows one symbol's metrics (the values of HTTP /api/v1/metrics/depth/SYMBOL);
-            --levels adds the order book behind them. depth --all lists every live symbol with the
-            filters, sorting and paging of HTTP /api/v1/metrics/all. Values the sidecar rejects
-            (an unknown --venue, --sort-by, --trend...) exit with 65; an unknown or stale symbol with 66.
+            depth SYMBOL shows one symbol's metrics (the values of HTTP /api/v1/metrics/depth/SYMBOL); \
+            --levels adds the order book behind them. depth --all lists every live symbol with the \
+            filters, sorting and paging of HTTP /api/v1/metrics/all, sorted by symbol unless --sort-by says \
+            otherwise. Values the sidecar rejects (an unknown --venue, a --limit above 200) exit with 65; \
+            an unknown or stale symbol with 66.
             """)
 
     @OptionGroup var socket: SocketOptions
@@ -24,10 +25,10 @@ struct DepthCommand: ParsableCommand {
 
     @Flag(help: "Every live symbol, as a table (HTTP /all).") var all = false
 
-    @Option(help: ArgumentHelp("With --all: symbol, pressure, imbalance or liquidity (default symbol).", valueName: "key"))
+    @Option(help: ArgumentHelp("With --all: symbol, pressure, imbalance or liquidity (default: symbol).", valueName: "key"))
     var sortBy: String?
 
-    @Option(help: ArgumentHelp("With --all: asc or desc.", valueName: "order")) var sortOrder: String?
+    @Option(help: ArgumentHelp("With --all: asc or desc (default: asc).", valueName: "order")) var sortOrder: String?
 
     @Option(help: ArgumentHelp("With --all: rows per page, 1-200 (default 50).", valueName: "n")) var limit: Int?
 
@@ -56,6 +57,17 @@ struct DepthCommand: ParsableCommand {
                 throw ValidationError("give a SYMBOL, or --all for every symbol")
             }
             if let used = listOptions.first(where: \.1) { throw ValidationError("\(used.0) is only for --all") }
+        }
+        // The sidecar, like the HTTP API it mirrors, ignores unknown sort keys and filters an unknown
+        // trend to nothing: a typo here would silently change the answer, so it is a usage error.
+        let choices: [(String, String?, [String])] = [
+            ("--sort-by", sortBy, ["symbol", "pressure", "imbalance", "liquidity"]), ("--sort-order", sortOrder, ["asc", "desc"]),
+            ("--trend", trend?.lowercased(), ["bullish", "bearish", "neutral"]),
+        ]
+        for (name, given, allowed) in choices {
+            if let given, !allowed.contains(given) {
+                throw ValidationError("\(name) must be one of \(allowed.joined(separator: ", ")), not '\(given)'")
+            }
         }
         // Values beyond UInt32 cannot be sent; the sidecar checks the rest (1-200) itself.
         // 0 on the wire means "the default", so it cannot be passed on for the sidecar to reject.
@@ -119,7 +131,7 @@ struct DepthCommand: ParsableCommand {
         request.trend = trend ?? ""
         request.limit = UInt32(clamping: limit ?? 0)
         request.offset = UInt32(clamping: offset ?? 0)
-        request.sortBy = sortBy ?? ""
+        request.sortBy = sortBy ?? "symbol"
         request.sortOrder = sortOrder ?? ""
         request.venue = venue ?? ""
         let page = try client.listDepthMetrics(request)
@@ -146,7 +158,7 @@ struct PressureCommand: ParsableCommand {
         commandName: "pressure",
         abstract: "Show a symbol's pressure history over the sidecar's Unix socket.",
         discussion: """
-            One point per second of event time, as HTTP /api/v1/metrics/pressure/SYMBOL: the summary
+            One point per second of event time, as HTTP /api/v1/metrics/pressure/SYMBOL: the summary \
             over the timeframe and its newest points (--json: the last 100 points).
             """)
 

@@ -7,15 +7,15 @@ struct SignalsCommand: ParsableCommand {
         commandName: "signals",
         abstract: "Show signals from the sidecar's signal log over its Unix socket; --follow streams new ones.",
         discussion: """
-            Without --after: the newest --limit matching signals (default 20). With --after N: the
-            first --limit matching signals with seq > N (default 1000), in order; with --json the
-            document's next_seq is the cursor for the next call and truncated says signals after N
+            Without --after: the newest --limit matching signals (default 20). With --after N: the \
+            first --limit matching signals with seq > N (default 1000), in order; with --json the \
+            document's next_seq is the cursor for the next call and truncated says signals after N \
             already fell out of the sidecar's ring (SIGNAL_LOG_CAPACITY).
 
-            --follow then subscribes and prints new signals as they arrive until interrupted. If the
-            sidecar drops events because this client fell behind, it sends a Gap: the missed range is
-            re-pulled with GetSignals and a notice goes to stderr (saying how many were lost for good
-            when the ring had already overwritten them). With --json, --follow prints one JSON
+            --follow then subscribes and prints new signals as they arrive until interrupted. If the \
+            sidecar drops events because this client fell behind, it sends a Gap: the missed range is \
+            re-pulled with GetSignals and a notice goes to stderr (saying how many were lost for good \
+            when the ring had already overwritten them). With --json, --follow prints one JSON \
             signal object per line. The stream ends with exit code 69 when the sidecar shuts down.
             """)
 
@@ -117,20 +117,17 @@ struct SignalsCommand: ParsableCommand {
         var lastPrinted = cursor
         let filters = (symbols: symbolFilter, strategies: strategyFilter)
 
-        /// Prints the signals in (lastPrinted, upTo], re-pulled from the log; notes losses.
-        func repull(upTo: UInt64, reason: String) throws {
-            let from = lastPrinted + 1
+        /// Prints the signals after the last one printed up to the gap's end, re-pulled from the
+        /// log, and says on stderr what was re-pulled and what the ring had already overwritten.
+        func repull(_ gap: SocketProtocol.Gap) throws {
             var pulled = 0
-            var lost: ClosedRange<UInt64>?
+            var firstHeld: UInt64?
             var pullCursor = lastPrinted
-            while pullCursor < upTo {
+            while pullCursor < gap.toSeq {
                 let page = try client.getSignals(.init(afterSeq: pullCursor, max: UInt32(SocketProtocol.maxSignalsPerPage),
                                                        symbols: filters.symbols, strategies: filters.strategies))
-                if page.truncated, page.oldestSeq > pullCursor + 1 {
-                    let lastLost = min(page.oldestSeq - 1, upTo)
-                    lost = (lost?.lowerBound ?? pullCursor + 1)...lastLost
-                }
-                for signal in page.signals where signal.seq > lastPrinted && signal.seq <= upTo {
+                if page.truncated && firstHeld == nil { firstHeld = page.oldestSeq }
+                for signal in page.signals where signal.seq > lastPrinted && signal.seq <= gap.toSeq {
                     printer.print(signal)
                     lastPrinted = signal.seq
                     pulled += 1
@@ -138,11 +135,18 @@ struct SignalsCommand: ParsableCommand {
                 if page.signals.isEmpty || page.nextSeq <= pullCursor { break }
                 pullCursor = page.nextSeq
             }
-            guard from <= upTo else { return }
-            var notice = "sidecarctl signals: \(reason): signals \(from)–\(upTo) were re-pulled with GetSignals (\(pulled) matching)"
-            if let lost {
-                notice += "; signals \(lost.lowerBound)–\(lost.upperBound) were LOST: they fell out of the sidecar's ring "
-                    + "(SIGNAL_LOG_CAPACITY) before they could be re-pulled"
+            var notice = "sidecarctl signals: gap: this client fell behind and the sidecar dropped signals "
+                + "\(gap.fromSeq)–\(gap.toSeq) from the stream"
+            let ring = "they had already fallen out of the sidecar's signal ring (SIGNAL_LOG_CAPACITY)"
+            if let firstHeld, firstHeld > gap.fromSeq {
+                if firstHeld > gap.toSeq {
+                    notice += "; all of them were LOST: \(ring)"
+                } else {
+                    notice += "; signals \(gap.fromSeq)–\(firstHeld - 1) were LOST: \(ring); re-pulled \(firstHeld)–\(gap.toSeq) "
+                        + "with GetSignals (\(pulled) matching)"
+                }
+            } else {
+                notice += "; re-pulled them with GetSignals (\(pulled) matching)"
             }
             CtlOutput.warn(notice)
         }
@@ -170,8 +174,7 @@ struct SignalsCommand: ParsableCommand {
                 printer.print(signal)
                 lastPrinted = signal.seq
             case .gap(let gap):
-                try repull(upTo: gap.toSeq, reason: "gap in the stream (this client fell behind, "
-                           + "events \(gap.fromSeq)–\(gap.toSeq) were dropped)")
+                try repull(gap)
             case .goodbye(let reason):
                 CtlOutput.warn("sidecarctl signals: the sidecar is shutting down\(reason.isEmpty ? "" : " (\(reason))")")
             case .depth:

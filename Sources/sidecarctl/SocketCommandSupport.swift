@@ -151,11 +151,18 @@ enum CtlOutput {
 
     // MARK: Numbers and times
 
-    /// The shortest text that reads back as `value` ("65432.1", "0.00012", "3.0" → "3").
+    /// For people: at most 10 significant digits, no exponent, no trailing zeros
+    /// ("149.98000000000002" → "149.98", "3.0" → "3", 1e-8 → "0.00000001"). JSON keeps exact values.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        guard value != 0 else { return "0" }
+        let magnitude = Int((log10(abs(value))).rounded(.down))
+        var text = String(format: "%.\(min(15, max(0, 9 - magnitude)))f", value)
+        if text.contains(".") {
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text == "-0" ? "0" : text
     }
 
     static func fixed(_ value: Double, _ decimals: Int) -> String {
@@ -243,64 +250,80 @@ indirect enum JSONValue {
 
     /// Compact on one line, or indented by two spaces.
     func render(pretty: Bool) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
         write(into: &out, pretty: pretty, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(into out: inout String, pretty: Bool, indent: Int) {
+    // Bytes, not String: `signals --follow --json` writes thousands of lines a second.
+    private func write(into out: inout [UInt8], pretty: Bool, indent: Int) {
+        func newline(_ depth: Int) {
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        }
         switch self {
         case .object(let members):
-            guard !members.isEmpty else { return out += "{}" }
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 1) }
                 Self.writeString(key, into: &out)
-                out += pretty ? ": " : ":"
+                out.append(UInt8(ascii: ":"))
+                if pretty { out.append(UInt8(ascii: " ")) }
                 value.write(into: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
+            if pretty && !members.isEmpty { newline(indent) }
+            out.append(UInt8(ascii: "}"))
         case .array(let items):
-            guard !items.isEmpty else { return out += "[]" }
             // Arrays of scalars stay on one line: book levels and histories are long.
-            let scalars = items.allSatisfy { if case .object = $0 { false } else if case .array = $0 { false } else { true } }
-            out += "["
+            let nested = items.contains { if case .object = $0 { true } else if case .array = $0 { true } else { false } }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += scalars && pretty ? ", " : "," }
-                if pretty && !scalars { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 {
+                    out.append(UInt8(ascii: ","))
+                    if pretty && !nested { out.append(UInt8(ascii: " ")) }
+                }
+                if pretty && nested { newline(indent + 1) }
                 item.write(into: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty && !scalars { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
+            if pretty && nested { newline(indent) }
+            out.append(UInt8(ascii: "]"))
         case .string(let s): Self.writeString(s, into: &out)
-        case .double(let d):
-            // JSON has no NaN or infinity.
-            out += d.isFinite ? "\(d)" : "null"
-        case .int(let i): out += "\(i)"
-        case .uint(let u): out += "\(u)"
-        case .bool(let b): out += b ? "true" : "false"
-        case .null: out += "null"
+        // JSON has no NaN or infinity; Swift's description is the shortest exact form.
+        case .double(let d): out.append(contentsOf: (d.isFinite ? d.description : "null").utf8)
+        case .int(let i): out.append(contentsOf: i.description.utf8)
+        case .uint(let u): out.append(contentsOf: u.description.utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
+    /// A JSON string: quote, backslash and control bytes escaped; runs between them copied whole.
+    private static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var utf8 = Array(s.utf8)
+        utf8.withUnsafeMutableBufferPointer { bytes in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
+                out.append(contentsOf: bytes[runStart..<i])
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+                runStart = i + 1
             }
+            out.append(contentsOf: bytes[runStart...])
         }
-        out += "\""
+        utf8.removeAll()
+        out.append(UInt8(ascii: "\""))
     }
 }
 

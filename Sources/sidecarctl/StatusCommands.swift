@@ -91,7 +91,7 @@ struct HealthCommand: ParsableCommand {
         commandName: "health",
         abstract: "Check the sidecar over its Unix socket: exit 0 when ready, 69 otherwise (a probe).",
         discussion: """
-            Ready means connected to NATS and subscribed to market data. Not ready, socket missing,
+            Ready means connected to NATS and subscribed to market data. Not ready, socket missing, \
             refused or silent: exit 69. Permission denied: 77. Usable as a Kubernetes exec probe.
             """)
 

@@ -117,6 +117,10 @@ struct IngestIntegrationTests {
         #expect(try await sidecar.get("/api/v1/metrics/all?limit=0").status == 422)
         let (_, statsJSON) = try await sidecar.getJSON("/api/v1/stats")
         #expect((statsJSON["messages"] as? [String: Any])?["received"] as? Int == sent)
+        // The socket's counters are served too (no socket client in this test).
+        let socketStats = try #require(statsJSON["socket"] as? [String: Any])
+        #expect(socketStats["clients"] as? Int == 0)
+        #expect(socketStats["requests"] is [String: Any])
 
         // Every published signal reaches NATS and passes the trade engine's contract.
         let published = stats.signalsPublished.values.reduce(0) { $0 + $1.value }

@@ -46,10 +46,10 @@ struct ReplayTimeShiftTests {
     @Test("a loop over two recordings merges them by time and each symbol's time only moves forward across passes")
     func loopKeepsTimeMonotonic() throws {
         // Recording 0 is a day older than recording 1; both start at the same instant in the loop.
-        let older = (0..<3).map { i in Array(Self.trade.replacingOccurrences(of: "1617580800123", with: "\(1_617_580_800_123 + Int64(i) * 1000)").utf8) }
-        let newer = (0..<3).map { i in Array(Self.trade.replacingOccurrences(of: "btcusdt@trade", with: "ethusdt@trade")
-            .replacingOccurrences(of: "\"BTCUSDT\"", with: "\"ETHUSDT\"")
-            .replacingOccurrences(of: "1617580800123", with: "\(1_617_667_200_123 + Int64(i) * 500)").utf8) }
+        let older = (0..<3).map { i in Array(Self.trade.replacing("1617580800123", with: "\(1_617_580_800_123 + Int64(i) * 1000)").utf8) }
+        let newer = (0..<3).map { i in Array(Self.trade.replacing("btcusdt@trade", with: "ethusdt@trade")
+            .replacing("\"BTCUSDT\"", with: "\"ETHUSDT\"")
+            .replacing("1617580800123", with: "\(1_617_667_200_123 + Int64(i) * 500)").utf8) }
         let loop = ReplayLoop(older.map { ($0, 0) } + newer.map { ($0, 1) })
         var last: [String: Int64] = [:]
         var previous = Int64.min

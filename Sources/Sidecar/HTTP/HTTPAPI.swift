@@ -17,6 +17,8 @@ public struct HTTPAPIContext: Sendable {
     public var startedAtMs: Int64
     /// Name/value pairs with secrets redacted, for `/info`.
     public var effectiveConfiguration: [(String, String)] = []
+    /// Unix-socket counters, shown in `/api/v1/stats`.
+    public var socketStats: SocketStats?
 }
 
 enum HTTPAPI {
@@ -205,6 +207,19 @@ enum HTTPAPI {
                 ("connected", .bool(api.natsConnected())),
                 ("subscribed", .bool(api.ingestReady())),
             ])),
+            ("socket", api.socketStats.map { socket in
+                .object([
+                    ("clients", .int(socket.clients.value)),
+                    ("connections_accepted", .int(socket.connectionsAccepted.value)),
+                    ("permission_denied", .int(socket.permissionDenied.value)),
+                    ("bad_frames", .int(socket.badFrames.value)),
+                    ("subscriptions", .int(socket.subscriptions.value)),
+                    ("events_sent", .int(socket.eventsSent.value)),
+                    ("events_dropped", .int(socket.eventsDropped.value)),
+                    ("gaps", .int(socket.gaps.value)),
+                    ("requests", .object(SocketStats.Call.allCases.map { ($0.description, .int(socket.requests($0).value)) })),
+                ])
+            } ?? .null),
             ("last_event_time", lastEvent > 0 ? .string(formatISO8601Millis(Int64(lastEvent))) : .null),
             ("uptime_seconds", .double(Double(WallClock.nowMs() - api.startedAtMs) / 1000)),
         ])

@@ -85,7 +85,7 @@ public final class SidecarRuntime: @unchecked Sendable {
             serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
             ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
             slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: WallClock.nowMs(),
-            effectiveConfiguration: configuration.effectiveValues)
+            effectiveConfiguration: configuration.effectiveValues, socketStats: socketStats)
         let logger = self.logger
         let app = Application(
             router: HTTPAPI.router(api),

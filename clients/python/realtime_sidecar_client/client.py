@@ -392,10 +392,23 @@ class SidecarClient:
         events) is filled by re-pulling the range with ``GetSignals``; signals that had already
         left the sidecar's ring raise ``SignalsLost`` from the iterator (or go to ``on_lost``
         and iteration goes on)."""
+        restarted: Optional[SignalsLost] = None
+        if after_seq > self.server.last_signal_seq:
+            # Ahead of the newest signal at Hello: maybe a cursor from an earlier sidecar process
+            # (sequences restart at 1), which would make every new signal look old. Then start
+            # at the newest signal, as GetSignals does, and report the skipped ones first.
+            probe = self.get_signals(after_seq=after_seq, max=1)
+            if probe.truncated and probe.next_seq < after_seq:
+                restarted = SignalsLost(1, probe.next_seq, server_restarted=True)
+                after_seq = probe.next_seq
         subscribe = pb.Subscribe(stream=pb.STREAM_SIGNALS, symbols=_strings(symbols, "symbols"),
                                  strategies=_strings(strategies, "strategies"), after_seq=after_seq)
         subscription_id = self._subscribe(subscribe)
-        return SignalSubscription(self, subscription_id, subscribe.symbols, subscribe.strategies, after_seq, on_lost)
+        subscription = SignalSubscription(self, subscription_id, subscribe.symbols, subscribe.strategies, after_seq,
+                                          on_lost)
+        if restarted is not None:
+            subscription._pending_lost = restarted
+        return subscription
 
     def subscribe_depth(self, symbols: Sequence[str] = (), venue: Optional[str] = None,
                         min_interval_ms: int = 0) -> "DepthSubscription":
@@ -431,6 +444,12 @@ class SidecarClient:
         finally:
             with self._cond:
                 self._pushes.pop(subscription_id, None)
+
+    def _requeue(self, subscription_id: int, item: pb.Response) -> None:
+        with self._cond:
+            queue = self._pushes.get(subscription_id)
+            if queue is not None:
+                queue.items.appendleft(item)
 
     def _next_push(self, subscription_id: int, deadline: Optional[float]) -> Optional[pb.Response]:
         def ready() -> Optional[pb.Response]:
@@ -561,6 +580,7 @@ class SignalSubscription:
         #: Lost ranges, as (from_seq, to_seq).
         self.lost: List[Tuple[int, int]] = []
         self._ready: Deque[pb.Signal] = collections.deque()
+        self._pending_lost: Optional[SignalsLost] = None
         self._closed = False
 
     def __iter__(self) -> "SignalSubscription":
@@ -574,6 +594,9 @@ class SignalSubscription:
     def get(self, timeout: Optional[float] = None) -> Optional[pb.Signal]:
         """The next signal, or None when none came within ``timeout`` seconds (None: wait)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._pending_lost is not None:
+            lost, self._pending_lost = self._pending_lost, None
+            self._report(lost)
         while True:
             if self._ready:
                 return self._ready.popleft()
@@ -591,7 +614,15 @@ class SignalSubscription:
                 return signal
             if kind == "gap" and item.gap.stream in (pb.STREAM_SIGNALS, pb.STREAM_UNSPECIFIED):
                 self.gaps += 1
-                self._recover(item.gap.from_seq, item.gap.to_seq)
+                try:
+                    self._recover(item.gap.from_seq, item.gap.to_seq)
+                except SignalsLost:
+                    raise
+                except BaseException:
+                    # The re-pull failed (timeout, ...): keep the gap for the next call.
+                    self._client._requeue(self.id, item)
+                    self.gaps -= 1
+                    raise
 
     def _recover(self, from_seq: int, to_seq: int) -> None:
         """Re-pulls ``from_seq..to_seq`` into the ready queue; reports what the ring lost."""
@@ -600,6 +631,7 @@ class SignalSubscription:
             return
         cursor = from_seq - 1
         lost: Optional[Tuple[int, int]] = None
+        recovered: List[pb.Signal] = []
         while cursor < to_seq:
             page = self._client.get_signals(cursor, min(MAX_SIGNALS_PER_PAGE, to_seq - cursor), self.symbols,
                                             self.strategies)
@@ -611,20 +643,21 @@ class SignalSubscription:
                     high = to_seq
                 if high > cursor:
                     lost = (lost[0] if lost else cursor + 1, high)
-            for signal in page.signals:
-                if cursor < signal.seq <= to_seq:
-                    self._ready.append(signal)
-                    self.recovered += 1
+            recovered.extend(signal for signal in page.signals if cursor < signal.seq <= to_seq)
             if page.next_seq <= cursor:
                 break
             cursor = page.next_seq
+        self._ready.extend(recovered)
+        self.recovered += len(recovered)
         self.last_seq = max(self.last_seq, to_seq)
         if lost is not None:
-            self.lost.append(lost)
-            error = SignalsLost(*lost)
-            if self.on_lost is None:
-                raise error
-            self.on_lost(error)
+            self._report(SignalsLost(*lost))
+
+    def _report(self, lost: SignalsLost) -> None:
+        self.lost.append((lost.from_seq, lost.to_seq))
+        if self.on_lost is None:
+            raise lost
+        self.on_lost(lost)
 
     def close(self) -> None:
         """Unsubscribes (idempotent; a no-op once the connection is gone)."""

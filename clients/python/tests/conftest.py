@@ -27,7 +27,12 @@ sys.path.insert(0, str(HERE.parent))  # the package, when not installed
 from realtime_sidecar_client import SidecarClient, SidecarClientError  # noqa: E402
 
 REPO_ROOT = HERE.parents[2]
-REPLAY = REPO_ROOT.parent / "shared" / "binance-real" / "replay" / "spot_10symbols_20210405.nats.jsonl.gz"
+# The recording fed to the sidecars; $SIDECAR_TEST_REPLAY overrides it ("" feeds `sidecarctl simulate`).
+_replay = os.environ.get("SIDECAR_TEST_REPLAY",
+                         str(REPO_ROOT.parent / "shared" / "binance-real" / "replay" / "spot_10symbols_20210405.nats.jsonl.gz"))
+REPLAY: Optional[Path] = Path(_replay) if _replay else None
+# Without the recording: a synthetic market big enough for as many signals (> 2000).
+SIMULATED_MESSAGES = 40_000
 # The sidecar's signal log holds all the signals the tests make unless a test asks otherwise.
 DEFAULT_LOG_CAPACITY = 500_000
 
@@ -201,6 +206,7 @@ class Sidecar:
 
     def feed_replay(self, timeout: float = 120) -> int:
         """Publishes the shared 10-symbol recording; returns the message count."""
+        assert REPLAY is not None
         out = self._ctl(["replay", str(REPLAY), "--max"], timeout)
         match = re.search(r"replayed (\d+) messages", out)
         assert match, out
@@ -214,10 +220,10 @@ class Sidecar:
 
     def feed(self) -> int:
         """The recording when ../shared has it, else a synthetic market of the same size."""
-        if REPLAY.exists():
+        if REPLAY is not None and REPLAY.is_file():
             return self.feed_replay()
-        print(f"SKIPPED replay: {REPLAY} not found; feeding `sidecarctl simulate` instead")
-        return self.feed_simulated(17_000)
+        print(f"SKIPPED replay: {REPLAY or 'no recording'} not found; feeding `sidecarctl simulate` instead")
+        return self.feed_simulated(SIMULATED_MESSAGES)
 
     def _fed(self, count: int) -> int:
         self.fed += count

@@ -120,7 +120,7 @@ public final class SocketClient {
         self.path = path
         self.options = options
         try connect()
-        do {
+        do throws(SocketClientError) {
             let response = try call(.hello(.init(protocolVersion: options.protocolVersion, clientName: options.clientName)))
             guard case .hello(let hello) = response else {
                 throw SocketClientError.unexpectedResponse(expected: "hello", got: Self.kind(response))
@@ -248,13 +248,9 @@ public final class SocketClient {
         }
         try onSubscribed(subscriptionId)
         while true {
-            let next: (UInt64, SocketEvent)?
-            do {
-                next = try nextEvent(deadline: idleTimeout.map { Self.deadline(after: $0) })
-            } catch .closed {
+            guard let (id, event) = try nextEventUnlessClosed(deadline: idleTimeout.map { Self.deadline(after: $0) }) else {
                 return .closed
             }
-            guard let (id, event) = next else { return .closed }
             if case .goodbye(let reason) = event {
                 _ = try handler(event)
                 return .goodbye(reason: reason)
@@ -270,13 +266,23 @@ public final class SocketClient {
 
     /// Cancels a subscription; its events still queued here are discarded.
     public func unsubscribe(_ subscriptionId: UInt64) throws(SocketClientError) {
-        do {
+        do throws(SocketClientError) {
             try call(.unsubscribe(subscriptionId: subscriptionId))
         } catch .server(.notFound, _, _) {
             // Already gone: nothing to cancel.
         }
         pendingEvents = pendingEvents[pendingStart...].filter { $0.0 != subscriptionId }
         pendingStart = 0
+    }
+
+    /// `nextEvent`, with a connection closed under it (reset included) as nil: for a stream,
+    /// the server going away is an end, not a failure.
+    private func nextEventUnlessClosed(deadline: UInt64?) throws(SocketClientError) -> (UInt64, SocketEvent)? {
+        do throws(SocketClientError) {
+            return try nextEvent(deadline: deadline)
+        } catch .closed {
+            return nil
+        }
     }
 
     /// The next pushed event (queued first, then read), nil when the server closed the
