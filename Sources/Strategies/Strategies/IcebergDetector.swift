@@ -212,7 +212,9 @@ public struct IcebergDetector: BookStrategy, Sendable {
     }
 
     public func level(_ key: SymbolKey, price: Double, isBid: Bool) -> LevelInfo? {
-        guard let st = symbols.state(for: key), let i = (isBid ? st.bids : st.asks)[price] else { return nil }
+        guard let st = symbols.state(for: key) else { return nil }
+        let i = (isBid ? st.bids : st.asks).find(price)
+        guard i >= 0 else { return nil }
         let l = levels[i]
         return LevelInfo(refillCount: l.refillCount, avgRefillSpeedSeconds: l.avgRefillSpeed,
                          snapshotCount: l.count, firstSeenMs: l.firstSeenMs, lastSeenMs: l.lastSeenMs)
@@ -268,7 +270,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
                 // that does not beat it cannot win, whether rate-limited or not.
                 if let b = best, !prefers(candidate, over: b, mid: mid, lastSide: st.lastSide) { continue }
                 if !st.rateLimits.isEmpty {
-                    let rateKey = RateKey(price: levels[idx].roundedPrice, isBid: isBid)
+                    let rateKey = RateKey(price: PythonRounding.round(price, 2), isBid: isBid)
                     if let last = st.rateLimits[rateKey], Double(now - last) < rateLimitMs { continue }
                 }
                 best = candidate
@@ -277,7 +279,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
         guard let winner = best else { return nil }
 
         // Emit.
-        let rateKey = RateKey(price: levels[winner.index].roundedPrice, isBid: winner.isBid)
+        let rateKey = RateKey(price: PythonRounding.round(winner.price, 2), isBid: winner.isBid)
         if st.rateLimits.count >= 8 {
             let limit = rateLimitMs
             st.rateLimits = st.rateLimits.filter { Double(now - $0.value) < limit }
@@ -357,8 +359,6 @@ public struct IcebergDetector: BookStrategy, Sendable {
     /// three snapshots are also kept in fields for the refill test.
     struct Level: Sendable {
         var price: Double = 0
-        /// `round(price, 2)` as Python rounds it: the price part of the rate-limit key.
-        var roundedPrice: Double = 0
         var isBid: Bool = true
         var quantities: [Double]
         /// Where the next snapshot goes; the oldest is at `next - count` (mod the window).
@@ -404,7 +404,6 @@ public struct IcebergDetector: BookStrategy, Sendable {
 
         mutating func reset(price: Double, isBid: Bool, now: Int64) {
             self.price = price
-            roundedPrice = PythonRounding.round(price, 2)
             self.isBid = isBid
             next = 0
             count = 0
@@ -417,9 +416,91 @@ public struct IcebergDetector: BookStrategy, Sendable {
         }
     }
 
+    /// The level slots of one side of a symbol by price: an open-addressing table (linear
+    /// probing, backward-shift deletion, at most half full). Keys compare with `==` as a
+    /// `[Double: Int]` does (0.0 and -0.0 are one key; a NaN is never found), without hashing
+    /// through `Hasher` on every level of every update.
+    struct PriceIndex: Sendable {
+        private var keys: [Double] = []
+        /// Level slots (-1: empty bucket); the capacity is a power of two.
+        private var slots: [Int32] = []
+        private(set) var count = 0
+
+        @inline(__always)
+        private static func bucket(_ price: Double, _ mask: Int) -> Int {
+            let bits = price == 0 ? 0 : price.bitPattern
+            let h = (bits ^ (bits >> 29)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: h >> 40) & mask
+        }
+
+        /// The slot of the level at `price`, or -1.
+        @inline(__always)
+        func find(_ price: Double) -> Int {
+            guard count > 0 else { return -1 }
+            let mask = slots.count - 1
+            var b = Self.bucket(price, mask)
+            while true {
+                let v = Int(slots[b])
+                if v < 0 { return -1 }
+                if keys[b] == price { return v }
+                b = (b + 1) & mask
+            }
+        }
+
+        /// Adds `slot` for `price`, which must not be present.
+        mutating func insert(_ price: Double, _ slot: Int) {
+            if (count + 1) * 2 > slots.count { grow() }
+            let mask = slots.count - 1
+            var b = Self.bucket(price, mask)
+            while slots[b] >= 0 { b = (b + 1) & mask }
+            keys[b] = price
+            slots[b] = Int32(slot)
+            count += 1
+        }
+
+        private mutating func grow() {
+            let oldKeys = keys, oldSlots = slots
+            let capacity = Swift.max(16, oldSlots.count * 2)
+            keys = [Double](repeating: 0, count: capacity)
+            slots = [Int32](repeating: -1, count: capacity)
+            count = 0
+            for i in 0..<oldSlots.count where oldSlots[i] >= 0 { insert(oldKeys[i], Int(oldSlots[i])) }
+        }
+
+        /// Removes the entry of `slot`, stored under `price`.
+        mutating func remove(_ price: Double, _ slot: Int) {
+            guard count > 0 else { return }
+            let mask = slots.count - 1
+            var b = Self.bucket(price, mask)
+            while true {
+                let v = Int(slots[b])
+                if v < 0 { return }
+                if v == slot { break }
+                b = (b + 1) & mask
+            }
+            // Backward-shift deletion: move later entries of the probe run into the hole.
+            var hole = b
+            var j = b
+            while true {
+                j = (j + 1) & mask
+                if slots[j] < 0 { break }
+                let home = Self.bucket(keys[j], mask)
+                // An entry stays when its home lies cyclically in (hole, j].
+                let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+                if !stays {
+                    keys[hole] = keys[j]
+                    slots[hole] = slots[j]
+                    hole = j
+                }
+            }
+            slots[hole] = -1
+            count -= 1
+        }
+    }
+
     struct SymbolState: Sendable {
-        var bids: [Double: Int] = [:]
-        var asks: [Double: Int] = [:]
+        var bids = PriceIndex()
+        var asks = PriceIndex()
         var lastEventMs: Int64 = .min
         /// The symbol's levels from least to most recently seen (slots in `levels`, -1: none).
         /// `lastSeenMs` never decreases along it, so expiry and eviction take from the head.
@@ -442,14 +523,14 @@ public struct IcebergDetector: BookStrategy, Sendable {
     /// or -1 when a bound leaves no room.
     private mutating func record(_ st: inout SymbolState, slot: Int, isBid: Bool, price: Double,
                                  quantity: Double, now: Int64) -> Int {
-        var idx = (isBid ? st.bids : st.asks)[price] ?? -1
+        var idx = isBid ? st.bids.find(price) : st.asks.find(price)
         if idx < 0 {
             if st.levelCount >= configuration.maxLevelsPerSymbol && !evictStalest(&st, now: now) { return -1 }
             if trackedLevels >= configuration.maxLevelsTotal && !evictGlobally(&st, currentSlot: slot, now: now) {
                 return -1
             }
             idx = allocate(price: price, isBid: isBid, now: now)
-            if isBid { st.bids[price] = idx } else { st.asks[price] = idx }
+            if isBid { st.bids.insert(price, idx) } else { st.asks.insert(price, idx) }
             linkTail(&st, idx)
         } else if st.lruTail != idx {
             unlink(&st, idx)
@@ -478,7 +559,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
     private mutating func removeLevel(_ st: inout SymbolState, _ idx: Int) {
         unlink(&st, idx)
         let price = levels[idx].price
-        if levels[idx].isBid { st.bids.removeValue(forKey: price) } else { st.asks.removeValue(forKey: price) }
+        if levels[idx].isBid { st.bids.remove(price, idx) } else { st.asks.remove(price, idx) }
         freeLevels.append(idx)
     }
 
