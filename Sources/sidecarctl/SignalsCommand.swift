@@ -52,6 +52,16 @@ struct SignalsCommand: ParsableCommand {
         try socket.withClient("signals") { client in
             let printer = SignalPrinter(json: socket.json)
             let pulled = try pull(client)
+            if pulled.truncated, let after {
+                if after > pulled.nextSeq {
+                    // Sequences restart at 1 with every sidecar process.
+                    CtlOutput.warn("sidecarctl signals: --after \(after) is ahead of the sidecar's newest signal "
+                                   + "(\(pulled.nextSeq)): the sidecar restarted since that cursor; signals may have been lost")
+                } else {
+                    CtlOutput.warn("sidecarctl signals: signals after \(after) were LOST: they fell out of the sidecar's signal "
+                                   + "ring (SIGNAL_LOG_CAPACITY); the oldest held is \(pulled.oldestSeq)")
+                }
+            }
             if follow {
                 for signal in pulled.signals { printer.print(signal) }
                 try stream(client, from: pulled.nextSeq, printer: printer)
@@ -60,11 +70,7 @@ struct SignalsCommand: ParsableCommand {
                                                     oldestSeq: pulled.oldestSeq).render(pretty: true))
             } else {
                 for signal in pulled.signals { printer.print(signal) }
-                if pulled.signals.isEmpty { CtlOutput.warn("no signals (next_seq \(pulled.nextSeq))") }
-                if pulled.truncated {
-                    CtlOutput.warn("sidecarctl signals: signals after seq \(after ?? 0) were lost: they fell out of the "
-                                   + "sidecar's ring (SIGNAL_LOG_CAPACITY); the oldest held is \(pulled.oldestSeq)")
-                }
+                if pulled.signals.isEmpty { CtlOutput.warn("sidecarctl signals: no signals (next_seq \(pulled.nextSeq))") }
             }
         }
     }

@@ -53,6 +53,7 @@ struct SocketOptions: ParsableArguments {
 
     /// Connects and says Hello; failures are reported and become an exit code.
     func connect(_ command: String) throws -> SocketClient {
+        CtlOutput.unblockTerminationSignals()
         do {
             return try SocketClient(path: path, options: .init(timeout: timeout, clientName: "sidecarctl/\(SidecarRuntime.version)",
                                                              protocolVersion: protocolVersion))
@@ -143,10 +144,26 @@ enum CtlOutput {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    /// Writes a line to stdout and flushes it: streams must reach pipes at once.
+    /// Writes a line to stdout and flushes it: streams must reach pipes at once. When stdout is
+    /// gone (`--follow | head` with SIGPIPE ignored by whoever started us) there is nobody left to
+    /// print for: exit instead of streaming into the void.
     static func line(_ text: String) {
         print(text)
-        fflush(stdout)
+        if fflush(stdout) != 0 {
+            let code = errno
+            if code != EPIPE { warn("sidecarctl: cannot write to stdout: \(String(cString: strerror(code)))") }
+            exit(code == EPIPE ? 0 : 1)
+        }
+    }
+
+    /// A child started from a thread that blocks signals (Dispatch worker threads do) inherits
+    /// that mask, and `signals --follow` could then not be stopped with Ctrl-C or SIGTERM.
+    /// Only the mask is reset: a signal deliberately ignored (nohup, `&`) stays ignored.
+    static func unblockTerminationSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     // MARK: Numbers and times
@@ -302,8 +319,8 @@ indirect enum JSONValue {
     /// A JSON string: quote, backslash and control bytes escaped; runs between them copied whole.
     private static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var utf8 = Array(s.utf8)
-        utf8.withUnsafeMutableBufferPointer { bytes in
+        let utf8 = Array(s.utf8)
+        utf8.withUnsafeBufferPointer { bytes in
             var runStart = 0
             for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
                 out.append(contentsOf: bytes[runStart..<i])
@@ -322,7 +339,6 @@ indirect enum JSONValue {
             }
             out.append(contentsOf: bytes[runStart...])
         }
-        utf8.removeAll()
         out.append(UInt8(ascii: "\""))
     }
 }

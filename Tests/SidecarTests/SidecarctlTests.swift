@@ -378,20 +378,24 @@ struct SidecarctlTests {
         #expect(rows[1].trimmingCharacters(in: .whitespaces).hasPrefix("1 ") && rows[1].contains(logged.key.symbol))
 
         // Both keep running until killed, and every signal printed is in order without repeats.
-        try await waitUntil("all signals printed", timeout: 30) {
-            json.stdout.split(separator: "\n").count == Int(sidecar.runtime.signalLog.lastSequence)
+        try await waitUntil("the feed processed", timeout: 60) { sidecar.runtime.stats.processed.value == 8000 }
+        let produced = sidecar.runtime.signalLog.lastSequence
+        try await waitUntil("all \(produced) signals printed", timeout: 30) {
+            json.stdout.split(separator: "\n").count >= Int(produced)
         }
         #expect(json.isRunning && text.isRunning)
         let seqs = try json.stdout.split(separator: "\n").map {
             try JSONDecoder().decode(JSONTree.self, from: Data($0.utf8))["seq"]?.double ?? 0
         }
-        #expect(seqs == (1...sidecar.runtime.signalLog.lastSequence).map { Double($0) })
-        try await offloaded {
-            json.stop()
-            text.stop()
-        }
-        #expect(!json.isRunning && !text.isRunning)
+        #expect(seqs == (1...produced).map { Double($0) })
+        // SIGTERM ends a follower (even one started from a thread that blocks signals).
+        try await offloaded { json.stop() }
+        #expect(!json.isRunning && json.exitedBySignal && json.status == SIGTERM, "status \(json.status)")
+        // A sidecar shutting down says Goodbye: the follower reports it and exits 69.
         try await sidecar.stop()
+        let exited = try await offloaded { text.waitForExit(timeout: 15) }
+        #expect(exited && !text.exitedBySignal && text.status == 69, "status \(text.status), stderr \(text.stderr)")
+        #expect(text.stderr.contains("shutting down"), "stderr: \(text.stderr)")
     }
 
     @Test("signals --follow re-pulls a Gap when it fell behind, and says when the ring lost signals",
@@ -403,7 +407,7 @@ struct SidecarctlTests {
         let child = try CtlProcess(["signals", "--follow", "--json", "--socket", fixture.path], readStdout: false)
         defer { child.kill() }
         try await waitUntil("subscribed", timeout: 15) { fixture.socketStats.subscriptions.value == 1 }
-        let total = 20_000
+        let total = 8_000
         try await offloaded {
             for i in 0..<total { fixture.emit(symbol: i % 2 == 0 ? "BTCUSDT" : "ETHUSDT", eventTimeMs: 1_767_225_600_000 + Int64(i)) }
         }
@@ -414,8 +418,17 @@ struct SidecarctlTests {
             let tail = child.stdoutTail(4096)
             return tail.hasSuffix("\n") && tail.split(separator: "\n").last?.contains("\"seq\":\(total),") == true
         }
-        let seqs = child.stdout.split(separator: "\n").compactMap {
-            (try? JSONDecoder().decode(JSONTree.self, from: Data($0.utf8)))?["seq"]?.double
+        // Every line is a signal object starting with its seq; decoding 20 000 lines with
+        // JSONDecoder in a debug build takes longer than the rest of the test, so decode a sample.
+        let lines = child.stdout.split(separator: "\n")
+        let seqs = lines.compactMap { line -> Double? in
+            guard line.hasPrefix("{\"seq\":") else { return nil }
+            return Double(line.dropFirst(7).prefix { $0 != "," })
+        }
+        #expect(seqs.count == lines.count, "every line starts with its seq")
+        for line in [lines.first, lines.last].compactMap({ $0 }) {
+            let signal = try JSONDecoder().decode(JSONTree.self, from: Data(line.utf8))
+            #expect(signal["strategy_id"]?.string == "orderbook_skew" && signal["metadata_json"]?.string?.hasPrefix("{") == true)
         }
         #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 }, "strictly increasing, no repeats")
         #expect(child.stderr.contains("gap: this client fell behind"), "stderr: \(child.stderr)")
@@ -531,5 +544,108 @@ struct SidecarctlTests {
         #expect(denied.status == 77 && denied.stderr.contains("permission denied") && denied.stderr.contains("0660"), "\(denied)")
         _ = chmod(path, 0o660)
         try await open.stop()
+    }
+
+    @Test("SocketClient: an oversized frame header, a silent server and a closing server are typed errors, in bounded time",
+          .timeLimit(.minutes(1)))
+    func clientFailureModes() async throws {
+        // A frame header announcing 64 MiB + 1: refused before any body byte is read.
+        let oversized = try FakeSocketServer { fd in
+            _ = FakeSocketServer.drain(fd)
+            var header: [UInt8] = [0x04, 0x00, 0x00, 0x01]
+            _ = Glibc.send(fd, &header, 4, Int32(MSG_NOSIGNAL))
+            usleep(500_000)
+        }
+        let tooLarge = try await offloaded { connectionError(oversized.path, timeout: 5) }
+        #expect(tooLarge == SocketClientError.protocolViolation(.frameTooLarge(length: (64 << 20) + 1,
+                                                                             maximum: SocketProtocol.defaultMaxFrameBytes)))
+
+        // Accepts and never answers: the Hello times out.
+        let silent = try FakeSocketServer { fd in
+            _ = FakeSocketServer.drain(fd)
+            usleep(1_500_000)
+        }
+        let started = ContinuousClock.now
+        let timedOut = try await offloaded { connectionError(silent.path, timeout: 0.5) }
+        #expect(timedOut == .timeout)
+        #expect(ContinuousClock.now - started < .seconds(2.5))
+
+        // Closes as soon as it accepted.
+        let closing = try FakeSocketServer { _ in }
+        let closed = try await offloaded { connectionError(closing.path, timeout: 5) }
+        #expect(closed == .closed)
+
+        // Connect errors.
+        func connectError(_ path: String) async throws -> SocketClientError? {
+            try await offloaded { connectionError(path, timeout: 2) }
+        }
+        let missing = "/tmp/rs-none-\(getpid()).sock"
+        #expect(try await connectError(missing) == .socketMissing(path: missing))
+        let file = "/tmp/rs-file-\(getpid()).sock"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(try await connectError(file) == .connectionRefused(path: file))
+        let long = "/tmp/" + String(repeating: "x", count: 120)
+        if case .invalidPath = try await connectError(long) {} else { Issue.record("a 125-byte path must be invalidPath") }
+    }
+}
+
+/// The error `SocketClient.init` (connect + Hello) fails with, nil when it succeeds.
+private func connectionError(_ path: String, timeout: Double) -> SocketClientError? {
+    do throws(SocketClientError) {
+        _ = try SocketClient(path: path, options: .init(timeout: timeout))
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A one-connection Unix-socket server speaking raw bytes, for client failure modes. `serve`
+/// runs on its own thread with the accepted descriptor, which is closed when it returns.
+final class FakeSocketServer: @unchecked Sendable {
+    let path = RunningSidecar.temporarySocketPath()
+    private let listener: Int32
+    private let done = DispatchSemaphore(value: 0)
+
+    init(serve: @escaping @Sendable (Int32) -> Void) throws {
+        let path = self.path
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(listener, 4) == 0 else {
+            close(listener)
+            throw SocketTestClient.Failure(description: "fake server bind/listen errno \(errno)")
+        }
+        self.listener = listener
+        let done = self.done
+        Thread.detachNewThread {
+            let fd = accept(listener, nil, nil)
+            if fd >= 0 {
+                serve(fd)
+                close(fd)
+            }
+            done.signal()
+        }
+    }
+
+    deinit {
+        // Unblocks a pending accept, then waits for the thread (bounded).
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        _ = done.wait(timeout: .now() + 5)
+        unlink(path)
+    }
+
+    /// Reads what the client sent so far (its Hello), without waiting for more.
+    static func drain(_ fd: Int32) -> Int {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        usleep(100_000)
+        return recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
     }
 }

@@ -152,9 +152,10 @@ public final class SocketClient {
 
     // MARK: Requests
 
-    /// Sends `request` and returns its response. An `Error` response is thrown as `.server`, an
-    /// UNSUPPORTED_VERSION one as `.versionMismatch`; an error for the whole connection (id 0,
-    /// e.g. PERMISSION_DENIED for a peer not in SIDECAR_ALLOWED_UIDS) is thrown too.
+    /// Sends `request` and returns its response. An `Error` response is thrown as `.server`; so
+    /// is an error for the whole connection (id 0, e.g. PERMISSION_DENIED for a peer not in
+    /// SIDECAR_ALLOWED_UIDS). Pushed events read meanwhile are queued for `subscribe`. (`init`
+    /// turns Hello's UNSUPPORTED_VERSION into `.versionMismatch`.)
     @discardableResult
     public func call(_ request: SocketRequest) throws(SocketClientError) -> SocketResponse {
         nextId += 1
