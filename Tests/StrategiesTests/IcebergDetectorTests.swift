@@ -22,6 +22,9 @@ private let t0: Int64 = 1_704_067_200_000
 
 @Suite("iceberg_detector")
 struct IcebergDetectorTests {
+    /// The per-symbol limit (60 s by default) switched off, to test the per-level rate keys alone.
+    static let perLevelOnly = ParameterValues(["min_symbol_signal_interval_seconds": .double(0)])
+
     let btc = SymbolKey(venue: .spot, symbol: "BTCUSDT")
     let eth = SymbolKey(venue: .spot, symbol: "ETHUSDT")
 
@@ -64,7 +67,7 @@ struct IcebergDetectorTests {
 
     @Test("golden C: the third refill at the 50000 bid buys; the fourth is rate-limited")
     func goldenC() throws {
-        var d = IcebergDetector()
+        var d = IcebergDetector(parameters: Self.perLevelOnly)  // per-level rate keys only
         var signals: [(update: Int, signal: Signal)] = []
         var refills: [Int] = []
         var speeds: [Double] = []
@@ -203,7 +206,7 @@ struct IcebergDetectorTests {
 
     @Test("equal candidates alternate sides: a static book gives as many SELLs as BUYs (the seed gave only BUYs)")
     func noBuyBias() throws {
-        var d = IcebergDetector()
+        var d = IcebergDetector(parameters: Self.perLevelOnly)  // per-level rate keys only
         let bids = (0..<5).map { (100.0 - 0.1 * Double($0), 3.0) }
         let asks = (0..<5).map { (100.1 + 0.1 * Double($0), 3.0) }
         var signals: [Signal] = []
@@ -257,7 +260,7 @@ struct IcebergDetectorTests {
 
     @Test("levels that round to the same cent share a rate-limit key; another cent does not")
     func rateLimitKeyRounding() throws {
-        var d = IcebergDetector()
+        var d = IcebergDetector(parameters: Self.perLevelOnly)  // per-level rate keys only
         let bids = [(2000.004, 1.0), (2000.001, 2.0), (1999.98, 3.0)]
         _ = d.run(btc, bids, [(2000.50, 1)], at: t0)
         let r1 = d.run(btc, bids.map { ($0.0, $0.1 * 2) }, [(2000.51, 1)], at: t0 + 181_000)

@@ -29,9 +29,9 @@
 ///   `min_signal_interval_seconds` of event time (exactly the interval later is allowed). A
 ///   rate-limited candidate is skipped and the next one is considered. Note the 2-decimal key
 ///   makes all sub-cent prices of a side share one key, as in the seed;
-/// - optionally at most one signal per symbol per `min_symbol_signal_interval_seconds` (0, the
-///   default, disables it). With the per-level key alone, persistent best bid and best ask can
-///   give a BUY and a SELL on consecutive updates;
+/// - at most one signal per symbol per `min_symbol_signal_interval_seconds` (60 s by default; 0
+///   disables it). With the per-level key alone, a book of steady-size levels (persistent best
+///   bid and ask, or a synthetic market) fires on level after level: hundreds a minute;
 /// - the signal trades at mid with `atr = max(|mid - level|, mid·0.005)`: BUY
 ///   `SL = level - atr`, `TP = mid + 2.5·atr`; SELL `SL = level + atr`, `TP = mid - 2.5·atr`.
 ///
@@ -108,7 +108,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
                       "Minimum event time between two signals for the same (symbol, price rounded to 2 dp, side)."),
         ParameterSpec("anchor_persistence_seconds", .double, default: .double(180.0), min: 60, max: 3600,
                       "An anchor iceberg must have been tracked longer than this (the seed hard-coded 180 s)."),
-        ParameterSpec("min_symbol_signal_interval_seconds", .double, default: .double(0.0), min: 0, max: 3600,
+        ParameterSpec("min_symbol_signal_interval_seconds", .double, default: .double(60.0), min: 0, max: 3600,
                       "Minimum event time between two signals of a symbol, any level or side; 0 disables."),
         ParameterSpec("snapshot_window", .int, default: .int(100), min: 3, max: 1000,
                       "Snapshots kept per level for the refill test and the volume statistics (the seed's deque length)."),
