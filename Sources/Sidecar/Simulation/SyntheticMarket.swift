@@ -1,3 +1,4 @@
+import Strategies
 /// A seeded, deterministic stream of Binance spot market data in the upstream socket-client
 /// envelope, for the demo and `sidecarctl simulate`.
 ///
@@ -569,16 +570,7 @@ private enum SimFormat {
             msOfDay += 86_400_000
             days -= 1
         }
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilCalendar.civilFromDays(days)
 
         uint(UInt64(max(0, year)), minDigits: 4, into: &out)
         out.append(UInt8(ascii: "-"))

@@ -136,8 +136,8 @@ public func formatISO8601Millis(_ ms: Int64) -> String {
 
 // MARK: - Calendar arithmetic (H. Hinnant's days_from_civil / civil_from_days)
 
-/// Proleptic Gregorian calendar arithmetic.
-enum CivilCalendar {
+/// Proleptic Gregorian calendar arithmetic, shared by every ISO-8601 writer in the project.
+public enum CivilCalendar {
 
     @inline(__always)
     static func isLeapYear(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
@@ -163,7 +163,7 @@ enum CivilCalendar {
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01.
-    static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int, day: Int) {
+    public static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -101,12 +101,7 @@ public struct ReplayTimeShift: Sendable {
             let mm = number(s, at + 14, 2), s[at + 16] == 0x3A, let ss = number(s, at + 17, 2),
             (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 61
         else { return nil }
-        // Howard Hinnant's days_from_civil.
-        let yy = m <= 2 ? y - 1 : y
-        let era = yy / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+        let days = Int64(CivilCalendar.daysFromCivil(year: Int(y), month: Int(m), day: Int(d)))
         return days * 86_400 + hh * 3600 + mm * 60 + ss
     }
 
@@ -125,20 +120,12 @@ public struct ReplayTimeShift: Sendable {
         guard seconds >= 0 else { return }
         let days = seconds / 86_400
         let secondOfDay = seconds % 86_400
-        // Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, month, d) = CivilCalendar.civilFromDays(days)
+        let m = Int64(month)
         guard y <= 9999 else { return }
         write(y, width: 4, at: offset, s, pad: true)
         write(m, width: 2, at: offset + 5, s, pad: true)
-        write(d, width: 2, at: offset + 8, s, pad: true)
+        write(Int64(d), width: 2, at: offset + 8, s, pad: true)
         write(secondOfDay / 3600, width: 2, at: offset + 11, s, pad: true)
         write(secondOfDay / 60 % 60, width: 2, at: offset + 14, s, pad: true)
         write(secondOfDay % 60, width: 2, at: offset + 17, s, pad: true)

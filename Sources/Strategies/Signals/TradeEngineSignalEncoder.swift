@@ -387,12 +387,12 @@ private enum ISO8601Millis {
             msOfDay += 86_400_000
             days -= 1
         }
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.civilFromDays(days)
         digits(year, 4, &out)
         out.append(UInt8(ascii: "-"))
-        digits(month, 2, &out)
+        digits(Int64(month), 2, &out)
         out.append(UInt8(ascii: "-"))
-        digits(day, 2, &out)
+        digits(Int64(day), 2, &out)
         out.append(UInt8(ascii: "T"))
         digits(msOfDay / 3_600_000, 2, &out)
         out.append(UInt8(ascii: ":"))
@@ -402,19 +402,6 @@ private enum ISO8601Millis {
         out.append(UInt8(ascii: "."))
         digits(msOfDay % 1000, 3, &out)
         out.append(UInt8(ascii: "Z"))
-    }
-
-    /// Howard Hinnant's `civil_from_days`.
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     @inline(__always)
