@@ -62,6 +62,7 @@ final class CtlProcess: @unchecked Sendable {
         }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "SIDECAR_SOCKET_PATH")  // only what a test sets
+        env["CONFIG_STORE"] = env["CONFIG_STORE"] ?? "memory"  // never the machine's /var/lib
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = outPipe

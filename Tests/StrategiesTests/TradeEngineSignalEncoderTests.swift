@@ -328,7 +328,7 @@ struct TradeEngineSignalEncoderTests {
         #expect(!out.contains(where: { $0 < 0x20 }))
     }
 
-    @Test("metadata carries the strategy pairs in order plus reasoning, venue and event time")
+    @Test("metadata carries the strategy pairs in order plus reasoning, venue, event time and strategy_config")
     func metadata() throws {
         let signal = Self.signal(metadata: [("top_bid", .double(49_999.99)), ("reasoning", .string("dup")),
                                             ("top_ask", .double(50_000.01))], venue: .usdm)
@@ -342,7 +342,7 @@ struct TradeEngineSignalEncoderTests {
         var out: [UInt8] = []
         TradeEngineSignalEncoder().encode(signal, into: &out)
         let text = String(decoding: out, as: UTF8.self)
-        #expect(text.contains(#""metadata":{"top_bid":49999.99,"top_ask":50000.01,"reasoning":"Bid volume 1.5x ask volume","venue":"usdm","event_time_ms":1767268800123}"#))
+        #expect(text.contains(#""metadata":{"top_bid":49999.99,"top_ask":50000.01,"reasoning":"Bid volume 1.5x ask volume","venue":"usdm","event_time_ms":1767268800123,"strategy_config":{"version":0,"source":"default","is_override":false}}"#))
         let indicators = try #require(json["indicators"] as? [String: Any])
         #expect(indicators["ratio"] as? Double == 1.5625)
     }

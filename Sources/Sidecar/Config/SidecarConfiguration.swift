@@ -79,6 +79,8 @@ public struct SidecarConfiguration: Sendable {
         ("STRATEGY_ENABLED_ONCHAIN_METRICS", "false", "Run onchain_metrics (idle until metrics arrive)"),
         ("REFERENCE_PRICES_SUBJECT", "reference.prices", "Other venues' prices {venue,symbol,price,ts} for cross_exchange_spread"),
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
+        ("CONFIG_STORE", "file:/var/lib/realtime-sidecar/config", "Runtime strategy config store: file:<dir>, nats-kv:<bucket> or memory"),
+        ("CONFIG_RETRY_SECONDS", "5", "Retry interval while the config store is unavailable"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("LOG_FORMAT", "text", "text or json"),
     ]
@@ -108,6 +110,8 @@ public struct SidecarConfiguration: Sendable {
     public var onchainMetricsSubject = "onchain.metrics"
     public var logLevel = "info"
     public var logFormat = LogFormat.text
+    public var configStore = ConfigStoreLocation.file("/var/lib/realtime-sidecar/config")
+    public var configRetrySeconds = 5.0
 
     public init() {}
 
@@ -150,6 +154,8 @@ public struct SidecarConfiguration: Sendable {
         engine.strategies = try StrategyEnvironment.settings(from: environment)
         referencePricesSubject = env.string("REFERENCE_PRICES_SUBJECT", referencePricesSubject)
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
+        configStore = try ConfigStoreLocation(parsing: env.string("CONFIG_STORE", configStore.description))
+        configRetrySeconds = try env.double("CONFIG_RETRY_SECONDS", configRetrySeconds, range: 0.1...3600)
         logLevel = env.string("LOG_LEVEL", logLevel).lowercased()
         guard let format = LogFormat(rawValue: env.string("LOG_FORMAT", "text").lowercased()) else {
             throw ConfigurationError(variable: "LOG_FORMAT", value: env.string("LOG_FORMAT", ""), reason: "use text or json")
@@ -184,6 +190,8 @@ public struct SidecarConfiguration: Sendable {
             ("SIDECAR_ALLOWED_UIDS", allowedUIDs.map(String.init).joined(separator: ",")),
             ("SIDECAR_MAX_FRAME_BYTES", "\(maxFrameBytes)"),
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
+            ("CONFIG_STORE", configStore.description),
+            ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
         ]
     }
 

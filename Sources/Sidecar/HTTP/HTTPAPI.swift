@@ -19,11 +19,17 @@ public struct HTTPAPIContext: Sendable {
     public var effectiveConfiguration: [(String, String)] = []
     /// Unix-socket counters, shown in `/api/v1/stats`.
     public var socketStats: SocketStats?
+    /// Runtime strategy configuration; nil serves no config API.
+    public var config: StrategyConfigService?
 }
 
 enum HTTPAPI {
     static func router(_ api: HTTPAPIContext) -> Router<BasicRequestContext> {
-        let router = Router()
+        routes(api).router
+    }
+
+    static func routes(_ api: HTTPAPIContext) -> RouteTable {
+        let router = RouteTable()
         router.get("/healthz") { _, _ in
             json(.object([
                 ("status", .string("healthy")),
@@ -35,12 +41,21 @@ enum HTTPAPI {
             let subscribed = api.ingestReady()
             let connected = api.natsConnected()
             let ready = subscribed && connected
+            var checks: [(String, JSONValue)] = [
+                ("nats_connected", .bool(connected)),
+                ("nats_subscribed", .bool(subscribed)),
+            ]
+            // Reported, not required: with the store down the sidecar trades on environment and defaults.
+            if let status = api.config?.status {
+                checks.append(("config", .object([
+                    ("store", .string(status.store)),
+                    ("state", .string(status.state.rawValue)),
+                    ("reason", status.reason.map { .string($0) } ?? .null),
+                ])))
+            }
             return json(.object([
                 ("ready", .bool(ready)),
-                ("checks", .object([
-                    ("nats_connected", .bool(connected)),
-                    ("nats_subscribed", .bool(subscribed)),
-                ])),
+                ("checks", .object(checks)),
             ]), status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/api/v1/stats") { _, _ in json(statsJSON(api)) }
@@ -62,8 +77,7 @@ enum HTTPAPI {
             ]))
         }
 
-        let metrics = router.group("/api/v1/metrics")
-        metrics.get("/depth/{symbol}") { request, context in
+        router.get("/api/v1/metrics/depth/{symbol}") { request, context in
             let key = try symbolKey(request, context, api)
             guard let body = api.board.cell(key, nowMs: WallClock.nowMs())?.read({ DepthResponses.depth($0) }) else {
                 return json(.object([
@@ -74,7 +88,7 @@ enum HTTPAPI {
             }
             return json(body)
         }
-        metrics.get("/pressure/{symbol}") { request, context in
+        router.get("/api/v1/metrics/pressure/{symbol}") { request, context in
             let text = request.uri.queryParameters.get("timeframe") ?? "5m"
             guard let timeframe = PressureTimeframe(rawValue: text) else {
                 return json(.object([("detail", .string("Invalid timeframe. Must be '1m', '5m', or '15m'"))]),
@@ -90,7 +104,7 @@ enum HTTPAPI {
             }
             return json(body)
         }
-        metrics.get("/summary") { request, _ in
+        router.get("/api/v1/metrics/summary") { request, _ in
             let venue = try venue(request, api)
             let now = WallClock.nowMs()
             let entries = api.board.liveCells(nowMs: now).filter { $0.key.venue == venue }
@@ -100,7 +114,7 @@ enum HTTPAPI {
             }
             return json(DepthResponses.summary(summary, nowMs: now))
         }
-        metrics.get("/all") { request, _ in
+        router.get("/api/v1/metrics/all") { request, _ in
             let venue = try venue(request, api)
             let query: DepthQuery
             do {
@@ -117,6 +131,15 @@ enum HTTPAPI {
                 }
             return json(DepthResponses.all(query.apply(rows), query: query))
         }
+        if let config = api.config {
+            ConfigRoutes.register(on: router, config)
+        }
+        let document = OpenAPIDocument.build().bytes
+        router.get("/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
         return router
     }
 
@@ -125,6 +148,7 @@ enum HTTPAPI {
         ("health", "/healthz"), ("readiness", "/ready"), ("info", "/info"), ("stats", "/api/v1/stats"),
         ("depth", "/api/v1/metrics/depth/{symbol}"), ("pressure", "/api/v1/metrics/pressure/{symbol}?timeframe=1m|5m|15m"),
         ("summary", "/api/v1/metrics/summary"), ("all_depth", "/api/v1/metrics/all"),
+        ("configuration_api", "/api/v1/strategies"), ("openapi_spec", "/openapi.json"),
     ]
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

@@ -191,6 +191,15 @@ public final class NATSClient: @unchecked Sendable {
         close(drainTimeoutMs: 0)
     }
 
+    /// Lends the connection to the other wrapper files (JetStream key-value), guarded against close.
+    func withConnection<T>(_ operation: String, _ body: (OpaquePointer) throws -> T) throws -> T {
+        guard gate.enter() else {
+            throw NATSError.invalid(NATS_CONNECTION_CLOSED, operation: operation, detail: "the client is closed")
+        }
+        defer { gate.leave() }
+        return try body(nc)
+    }
+
     public var isConnected: Bool {
         guard gate.enter() else { return false }
         defer { gate.leave() }

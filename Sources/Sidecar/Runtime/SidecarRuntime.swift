@@ -20,6 +20,8 @@ public final class SidecarRuntime: @unchecked Sendable {
     /// Socket subscribers, fed from the ingest thread.
     public let socketHub = SocketHub()
     public let socketStats = SocketStats()
+    /// Runtime strategy configuration (overrides, audit, rollback) over `CONFIG_STORE`.
+    public let config: StrategyConfigService
     private let engine: Engine
     private let router: SignalRouter
     private let logger: Logger
@@ -58,6 +60,14 @@ public final class SidecarRuntime: @unchecked Sendable {
         let rejectionLog = RejectionLogger(logger: logger)
         engine.onRejected = { reason, payload in rejectionLog.log(reason, payload) }
         ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
+        let store: ConfigStore = switch configuration.configStore {
+        case .memory: LocalConfigStore(directory: nil)
+        case .file(let directory): LocalConfigStore(directory: directory)
+        case .natsKV(let bucket): NATSKeyValueConfigStore(client: client, bucket: bucket)
+        }
+        config = StrategyConfigService(store: store, settings: configuration.engine.strategies,
+                                       mailbox: engine.configMailbox, retrySeconds: configuration.configRetrySeconds,
+                                       logger: logger)
     }
 
     /// The venue APIs use when none is given: the first configured subject's tag, else spot.
@@ -71,6 +81,20 @@ public final class SidecarRuntime: @unchecked Sendable {
         return [defaultVenue] + Venue.allCases.filter { $0 != defaultVenue && possible.contains($0) }
     }
 
+    /// What the HTTP API and the socket read.
+    func httpContext() -> HTTPAPIContext {
+        let ingest = self.ingest
+        let client = self.client
+        return HTTPAPIContext(
+            board: board, stats: stats, signalLog: signalLog, defaultVenue: defaultVenue,
+            serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
+            ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
+            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs,
+            effectiveConfiguration: configuration.effectiveValues, socketStats: socketStats, config: config)
+    }
+
+    private let startedAtMs = WallClock.nowMs()
+
     /// Runs until a shutdown signal (or task cancellation), then shuts down gracefully:
     /// not ready, HTTP stops, NATS subscriptions drain, publishes flush, connection closes.
     /// `onHTTPBound` receives the bound HTTP port (useful with port 0); `onSocketBound` the
@@ -78,14 +102,7 @@ public final class SidecarRuntime: @unchecked Sendable {
     public func run(shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
                     onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in },
                     onSocketBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        let ingest = self.ingest
-        let client = self.client
-        let api = HTTPAPIContext(
-            board: board, stats: stats, signalLog: signalLog, defaultVenue: defaultVenue,
-            serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
-            ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
-            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: WallClock.nowMs(),
-            effectiveConfiguration: configuration.effectiveValues, socketStats: socketStats)
+        let api = httpContext()
         let logger = self.logger
         let app = Application(
             router: HTTPAPI.router(api),
@@ -118,7 +135,15 @@ public final class SidecarRuntime: @unchecked Sendable {
             "version": "\(Self.version)",
             "config": "\(configuration.effectiveValues.map { "\($0.0)=\($0.1)" }.joined(separator: " "))",
         ])
-        try await group.run()
+        config.start()
+        do {
+            try await group.run()
+        } catch {
+            config.close()
+            throw error
+        }
+        // Before the connection goes: a nats-kv store's watcher and bucket live on it.
+        config.close()
         client.close(drainTimeoutMs: 2000)
         logger.info("realtime-sidecar stopped")
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A minimal blocking HTTP/1.1 GET client over a TCP socket, for `sidecarctl` and tests.
+/// A minimal blocking HTTP/1.1 client over a TCP socket, for `sidecarctl` and tests.
 /// It exists so the tools need no HTTP client dependency; it is never used by the service.
 public enum SimpleHTTPClient {
     public struct Response: Sendable {
@@ -28,6 +28,12 @@ public enum SimpleHTTPClient {
 
     /// GET `url` (http://host:port/path?query). IPv4 hosts and `localhost` only.
     public static func get(_ url: String, timeoutSeconds: Int = 5) throws -> Response {
+        try request("GET", url, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Any method, with an optional JSON body.
+    public static func request(_ method: String, _ url: String, body: [UInt8]? = nil,
+                               timeoutSeconds: Int = 5) throws -> Response {
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
             throw Failure.invalidURL(url)
         }
@@ -52,9 +58,15 @@ public enum SimpleHTTPClient {
         }
         guard connected == 0 else { throw Failure.connect(host: host, port: port, errno: errno) }
 
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-        let sent = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
-        guard sent == request.utf8.count else { throw Failure.io("short write") }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nAccept: application/json\r\n"
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        let request = Array((head + "\r\n").utf8) + (body ?? [])
+        var offset = 0
+        while offset < request.count {
+            let sent = request[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard sent > 0 else { throw Failure.io("send: \(String(cString: strerror(errno)))") }
+            offset += sent
+        }
 
         var data: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)

@@ -47,14 +47,14 @@ public final class Engine {
     private let recent = UnsafeMutableBufferPointer<SymbolState?>.allocate(capacity: Engine.recentSlots)
     private static let recentSlots = 1024
     // One optional per strategy: concrete types keep dispatch static on the hot path.
-    private var orderbookSkew: OrderbookSkew?
-    private var spreadLiquidity: SpreadLiquidity?
-    private var icebergDetector: IcebergDetector?
-    private var tradeMomentum: TradeMomentum?
-    private var tickerVelocity: TickerVelocity?
-    private var btcDominance: BTCDominance?
-    private var crossExchangeSpread: CrossExchangeSpread?
-    private var onchainMetrics: OnchainMetrics?
+    private var orderbookSkew: StrategySlot<OrderbookSkew>?
+    private var spreadLiquidity: StrategySlot<SpreadLiquidity>?
+    private var icebergDetector: StrategySlot<IcebergDetector>?
+    private var tradeMomentum: StrategySlot<TradeMomentum>?
+    private var tickerVelocity: StrategySlot<TickerVelocity>?
+    private var btcDominance: StrategySlot<BTCDominance>?
+    private var crossExchangeSpread: StrategySlot<CrossExchangeSpread>?
+    private var onchainMetrics: StrategySlot<OnchainMetrics>?
     private var tick: UInt64 = 0
     private var watermarkMs: Int64 = 0
     /// Sweep for expired symbols every this many messages: cheap, and bounded work per message.
@@ -67,17 +67,17 @@ public final class Engine {
         self.stats = stats
         self.sink = sink
         let settings = configuration.strategies
-        func make<S>(_ type: S.Type, _ build: (ParameterValues) -> S) -> S? where S: StrategyDescriptor {
-            settings.isEnabled(S.id) ? build(settings.values(for: S.id)) : nil
+        func make<S>(_ type: S.Type) -> StrategySlot<S>? where S: StrategyDescriptor {
+            settings.isEnabled(S.id) ? StrategySlot(values: settings.values(for: S.id)) : nil
         }
-        orderbookSkew = make(OrderbookSkew.self) { OrderbookSkew(parameters: $0) }
-        spreadLiquidity = make(SpreadLiquidity.self) { SpreadLiquidity(parameters: $0) }
-        icebergDetector = make(IcebergDetector.self) { IcebergDetector(parameters: $0) }
-        tradeMomentum = make(TradeMomentum.self) { TradeMomentum(parameters: $0) }
-        tickerVelocity = make(TickerVelocity.self) { TickerVelocity(parameters: $0) }
-        btcDominance = make(BTCDominance.self) { BTCDominance(parameters: $0) }
-        crossExchangeSpread = make(CrossExchangeSpread.self) { CrossExchangeSpread(parameters: $0) }
-        onchainMetrics = make(OnchainMetrics.self) { OnchainMetrics(parameters: $0) }
+        orderbookSkew = make(OrderbookSkew.self)
+        spreadLiquidity = make(SpreadLiquidity.self)
+        icebergDetector = make(IcebergDetector.self)
+        tradeMomentum = make(TradeMomentum.self)
+        tickerVelocity = make(TickerVelocity.self)
+        btcDominance = make(BTCDominance.self)
+        crossExchangeSpread = make(CrossExchangeSpread.self)
+        onchainMetrics = make(OnchainMetrics.self)
         symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
         recent.initialize(repeating: nil)
     }
@@ -88,6 +88,31 @@ public final class Engine {
     }
 
     public var trackedSymbols: Int { symbols.count }
+
+    /// Configuration changes from the config service, applied on the ingest thread before the
+    /// next message.
+    public let configMailbox = StrategyConfigMailbox()
+    private var appliedConfigGeneration: UInt64 = 0
+
+    @inline(__always)
+    private func applyConfigChanges() {
+        let generation = configMailbox.generation
+        guard generation != appliedConfigGeneration else { return }
+        appliedConfigGeneration = generation
+        for update in configMailbox.take() {
+            switch update.strategyId {
+            case OrderbookSkew.id: orderbookSkew?.apply(update)
+            case SpreadLiquidity.id: spreadLiquidity?.apply(update)
+            case IcebergDetector.id: icebergDetector?.apply(update)
+            case TradeMomentum.id: tradeMomentum?.apply(update)
+            case TickerVelocity.id: tickerVelocity?.apply(update)
+            case BTCDominance.id: btcDominance?.apply(update)
+            case CrossExchangeSpread.id: crossExchangeSpread?.apply(update)
+            case OnchainMetrics.id: onchainMetrics?.apply(update)
+            default: break
+            }
+        }
+    }
 
     /// Called on the ingest thread for each rejected payload (valid only during the call), so the
     /// runtime can log a sample at a bounded rate. Costs nothing on the accept path.
@@ -119,6 +144,7 @@ public final class Engine {
 
     /// Applies one typed event to its symbol's state and runs the strategies subscribed to its kind.
     public func process(_ event: MarketEvent, receiveTimeMs: Int64) {
+        applyConfigChanges()
         let key = event.key
         if !configuration.allowedSymbols.isEmpty && !configuration.allowedSymbols.contains(key.symbol) {
             stats.filteredSymbols.increment()
@@ -146,29 +172,26 @@ public final class Engine {
             state.cell.publish(metrics, bids: bids, asks: asks, receiveMs: receiveTimeMs,
                                historySeconds: board.historySeconds)
             onDepthPublished?(state.cell)
-            if let signal = orderbookSkew?.onBook(key: key, bids: bids, asks: asks,
-                                                  eventTimeMs: eventTimeMs) {
+            if let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
                 emit(signal)
             }
-            if let signal = spreadLiquidity?.onBook(key: key, bids: bids, asks: asks,
-                                                    eventTimeMs: eventTimeMs) {
+            if let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
                 emit(signal)
             }
-            if let signal = icebergDetector?.onBook(key: key, bids: bids, asks: asks,
-                                                    eventTimeMs: eventTimeMs) {
+            if let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
                 emit(signal)
             }
         case .trade(let trade):
             state.lastTradePrice = trade.price
-            if let signal = tradeMomentum?.onTrade(trade) { emit(signal) }
-            if let signal = btcDominance?.onTrade(trade) { emit(signal) }
-            if let signal = crossExchangeSpread?.onTrade(trade) { emit(signal) }
-            if let signal = onchainMetrics?.onTrade(trade) { emit(signal) }
+            if let signal = tradeMomentum?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
+            if let signal = btcDominance?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
+            if let signal = crossExchangeSpread?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
+            if let signal = onchainMetrics?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
         case .ticker(let ticker):
-            if let signal = tickerVelocity?.onTicker(ticker) { emit(signal) }
-            if let signal = btcDominance?.onTicker(ticker) { emit(signal) }
-            if let signal = crossExchangeSpread?.onTicker(ticker) { emit(signal) }
-            if let signal = onchainMetrics?.onTicker(ticker) { emit(signal) }
+            if let signal = tickerVelocity?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
+            if let signal = btcDominance?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
+            if let signal = crossExchangeSpread?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
+            if let signal = onchainMetrics?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
         case .bookTicker:
             break
         }
@@ -181,10 +204,11 @@ public final class Engine {
 
     /// A reference price from another venue (`REFERENCE_PRICES_SUBJECT`), for cross_exchange_spread.
     public func ingestReferencePrice(_ payload: UnsafeRawBufferPointer) {
+        applyConfigChanges()
         stats.feedMessages.increment()
         switch ReferencePriceEvent.parse(payload) {
         case .success(let event):
-            if let signal = crossExchangeSpread?.onReferencePrice(event) { emit(signal) }
+            if let signal = crossExchangeSpread?.run("", { $0.onReferencePrice(event) }) { emit(signal) }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -193,10 +217,11 @@ public final class Engine {
 
     /// On-chain metrics (`ONCHAIN_METRICS_SUBJECT`), for onchain_metrics.
     public func ingestOnchainMetrics(_ payload: UnsafeRawBufferPointer) {
+        applyConfigChanges()
         stats.feedMessages.increment()
         switch OnchainMetricsEvent.parse(payload) {
         case .success(let event):
-            if let signal = onchainMetrics?.onMetrics(event) { emit(signal) }
+            if let signal = onchainMetrics?.run("", { $0.onMetrics(event) }) { emit(signal) }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)

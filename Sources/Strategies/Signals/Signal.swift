@@ -41,6 +41,8 @@ public struct Signal: Sendable, Equatable {
     public var metadata: [(String, MetadataValue)]
     /// Assigned by the `SignalLog`; 0 until then.
     public var sequence: UInt64
+    /// The configuration that produced it (set by the engine), published as `strategy_config`.
+    public var config = StrategyConfigStamp.defaults
 
     public init(strategyId: String, key: SymbolKey, action: SignalAction, confidence: Double, price: Double,
                 currentPrice: Double, quantity: Double? = nil, stopLoss: Double? = nil, takeProfit: Double? = nil,
@@ -59,7 +61,7 @@ public struct Signal: Sendable, Equatable {
             && lhs.eventTimeMs == rhs.eventTimeMs && lhs.timeframe == rhs.timeframe && lhs.reasoning == rhs.reasoning
             && lhs.indicators.elementsEqual(rhs.indicators, by: { $0.0 == $1.0 && $0.1 == $1.1 })
             && lhs.metadata.elementsEqual(rhs.metadata, by: { $0.0 == $1.0 && $0.1 == $1.1 })
-            && lhs.sequence == rhs.sequence
+            && lhs.sequence == rhs.sequence && lhs.config == rhs.config
     }
 
     public var strength: String { Self.strength(forConfidence: confidence) }

@@ -97,6 +97,16 @@ public struct TradeEngineSignalEncoder: Sendable {
         SignalJSONWriter.string(signal.key.venue == .spot ? "spot" : "usdm", into: &out)
         SignalJSONWriter.key("event_time_ms", into: &out)
         SignalJSONWriter.int(signal.eventTimeMs, into: &out)
+        // The seed README promises this; its code never sent it (inventory §0.5).
+        SignalJSONWriter.key("strategy_config", into: &out)
+        out.append(UInt8(ascii: "{"))
+        SignalJSONWriter.key("version", into: &out, first: true)
+        SignalJSONWriter.int(signal.config.version, into: &out)
+        SignalJSONWriter.key("source", into: &out)
+        SignalJSONWriter.string(signal.config.source.rawValue, into: &out)
+        SignalJSONWriter.key("is_override", into: &out)
+        out.append(contentsOf: signal.config.isOverride ? "true".utf8 : "false".utf8)
+        out.append(UInt8(ascii: "}"))
         out.append(UInt8(ascii: "}"))
 
         SignalJSONWriter.key("timeframe", into: &out)
@@ -210,7 +220,7 @@ public struct TradeEngineSignalEncoder: Sendable {
     }
 
     static func isReservedMetadataKey(_ name: String) -> Bool {
-        name == "reasoning" || name == "venue" || name == "event_time_ms"
+        name == "reasoning" || name == "venue" || name == "event_time_ms" || name == "strategy_config"
     }
 
 }

@@ -35,6 +35,8 @@
 ///   `timestamp` in metadata is the event time in ISO-8601 UTC.
 public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
     public static let id = "btc_dominance"
+    public static let constraints: [ParameterConstraint] = [.lessThan(lower: "low_threshold", upper: "high_threshold")]
+    public static let supportsSymbolOverrides = false
     /// `STRATEGY_ENABLED_BTC_DOMINANCE=true` (inventory §7.1).
     public static let enabledByDefault = true
     public static let symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]

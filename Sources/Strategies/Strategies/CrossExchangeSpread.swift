@@ -51,6 +51,8 @@
 /// no effect: `base_confidence`, `high_spread_threshold`, `high_spread_confidence`.
 public struct CrossExchangeSpread: TradeStrategy, TickerStrategy, Sendable {
     public static let id = "cross_exchange_spread"
+    /// Reference prices arrive under their own symbol names (BTCUSD), so state is market-wide.
+    public static let supportsSymbolOverrides = false
     /// `STRATEGY_ENABLED_CROSS_EXCHANGE_SPREAD=true` (inventory §7.1).
     public static let enabledByDefault = true
     public static let spotVenue = "binance"

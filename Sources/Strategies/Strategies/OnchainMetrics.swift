@@ -36,6 +36,7 @@
 /// same 24).
 public struct OnchainMetrics: TradeStrategy, TickerStrategy, Sendable {
     public static let id = "onchain_metrics"
+    public static let supportsSymbolOverrides = false
     /// `STRATEGY_ENABLED_ONCHAIN_METRICS=false` (inventory §7.1).
     public static let enabledByDefault = false
     public static let assets = ["BTC", "ETH"]

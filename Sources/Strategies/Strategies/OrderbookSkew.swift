@@ -55,6 +55,7 @@ public struct OrderbookSkewParameters: Sendable, Equatable {
 
 public struct OrderbookSkew: BookStrategy, Sendable {
     public static let id = "orderbook_skew"
+    public static let constraints: [ParameterConstraint] = [.lessThan(lower: "sell_threshold", upper: "buy_threshold"), .sumAtMost(["imbalance_weight", "spread_weight"], limit: 1)]
     public static let enabledByDefault = true
     public static let schema: [ParameterSpec] = [
         ParameterSpec("top_levels", .int, default: .int(5), min: 1, max: 20, "Levels summed per side"),

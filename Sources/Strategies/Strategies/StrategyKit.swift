@@ -80,6 +80,18 @@ public protocol StrategyDescriptor {
     static var schema: [ParameterSpec] { get }
     /// `STRATEGY_ENABLED_<ID>` default, as in the seed (inventory §2.0).
     static var enabledByDefault: Bool { get }
+    /// Rules between parameters, checked on the merged values of every config write.
+    static var constraints: [ParameterConstraint] { get }
+    /// False for market-wide strategies (one state across symbols), which take no per-symbol override.
+    static var supportsSymbolOverrides: Bool { get }
+    /// A fresh instance; out-of-range values are clamped by the schema reader.
+    init(parameters: ParameterValues)
+    mutating func evict(_ key: SymbolKey)
+}
+
+extension StrategyDescriptor {
+    public static var constraints: [ParameterConstraint] { [] }
+    public static var supportsSymbolOverrides: Bool { true }
 }
 
 /// Consumes partial books (depth5/10/20).

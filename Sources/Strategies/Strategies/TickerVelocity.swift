@@ -30,6 +30,7 @@
 /// newest point) are ignored. Rate limit per `SymbolKey`: `cooldown_seconds` of event time.
 public struct TickerVelocity: TickerStrategy, Sendable {
     public static let id = "ticker_velocity"
+    public static let constraints: [ParameterConstraint] = [.lessThan(lower: "sell_threshold", upper: "buy_threshold")]
     /// `STRATEGY_ENABLED_TICKER_VELOCITY=true` (inventory §7.1).
     public static let enabledByDefault = true
 

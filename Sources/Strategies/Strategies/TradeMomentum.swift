@@ -41,6 +41,7 @@
 /// - stop-loss / take-profit: `stop_loss_percent` / `take_profit_percent` from the trade price.
 public struct TradeMomentum: TradeStrategy, Sendable {
     public static let id = "trade_momentum"
+    public static let constraints: [ParameterConstraint] = [.lessThan(lower: "sell_threshold", upper: "buy_threshold"), .sumAtMost(["price_weight", "quantity_weight", "maker_weight"], limit: 1)]
     /// `STRATEGY_ENABLED_TRADE_MOMENTUM=true` (inventory §7.1).
     public static let enabledByDefault = true
 

@@ -31,6 +31,7 @@ final class RunningSidecar: @unchecked Sendable {
         configuration.httpHost = "127.0.0.1"
         configuration.httpPort = 0
         configuration.socketPath = temporarySocketPath()
+        configuration.configStore = .memory
         configure(&configuration)
         var logger = Logger(label: "test-sidecar")
         logger.logLevel = .warning

@@ -159,6 +159,7 @@ class Sidecar:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": "0",
             "SIDECAR_SOCKET_PATH": self.socket_path,
+            "CONFIG_STORE": "memory",
             "ORDERBOOK_SKEW_COOLDOWN_SECONDS": "0",
             "SIGNAL_LOG_CAPACITY": str(DEFAULT_LOG_CAPACITY),
             "LOG_LEVEL": "warning",

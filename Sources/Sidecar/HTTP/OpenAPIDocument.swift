@@ -1,0 +1,195 @@
+/// The OpenAPI 3 description of the whole HTTP API, served at `/openapi.json`. A test checks
+/// that it lists exactly the registered routes and that every operation answers as described.
+enum OpenAPIDocument {
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var query: [(name: String, type: String, required: Bool, description: String)] = []
+        var body: JSONValue? = nil
+        /// Status code → response schema.
+        var responses: [(String, String, JSONValue)]
+    }
+
+    static let envelopeErrors: [(String, String, JSONValue)] = [
+        ("404", "Unknown strategy, or no such stored configuration", ref("Envelope")),
+        ("422", "Validation failed; every error is listed in error.details.errors", ref("Envelope")),
+        ("503", "Config store unavailable (the sidecar trades on environment and defaults)", ref("Envelope")),
+    ]
+
+    static func ref(_ name: String) -> JSONValue { .object([("$ref", .string("#/components/schemas/\(name)"))]) }
+    static let anyObject: JSONValue = .object([("type", .string("object"))])
+
+    static let writeBody: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array([.string("parameters"), .string("changed_by")])),
+        ("properties", .object([
+            ("parameters", .object([("type", .string("object")), ("description", .string("Partial update, merged over the stored override"))])),
+            ("changed_by", .object([("type", .string("string")), ("minLength", .int(1))])),
+            ("reason", .object([("type", .string("string"))])),
+            ("expected_version", .object([("type", .string("integer")), ("minimum", .int(0)),
+                                          ("description", .string("Refused with 409 unless the stored version is this (0: absent)"))])),
+            ("validate_only", .object([("type", .string("boolean"))])),
+        ])),
+    ])
+
+    static let rollbackBody: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array([.string("changed_by")])),
+        ("properties", .object([
+            ("target_version", .object([("type", .string("integer")), ("minimum", .int(1))])),
+            ("rollback_id", .object([("type", .string("string"))])),
+            ("changed_by", .object([("type", .string("string")), ("minLength", .int(1))])),
+            ("reason", .object([("type", .string("string"))])),
+        ])),
+    ])
+
+    static let validateBody: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array([.string("strategy_id"), .string("parameters")])),
+        ("properties", .object([
+            ("strategy_id", .object([("type", .string("string"))])),
+            ("symbol", .object([("type", .string("string"))])),
+            ("parameters", .object([("type", .string("object"))])),
+        ])),
+    ])
+
+    static let operations: [Operation] = {
+        let ok: (String) -> [(String, String, JSONValue)] = { [("200", $0, anyObject)] }
+        let depthQuery: [(String, String, Bool, String)] = [("venue", "string", false, "spot or usdm")]
+        var ops: [Operation] = [
+            Operation(method: "GET", path: "/", summary: "Service and endpoint list", tag: "service", responses: ok("Endpoints")),
+            Operation(method: "GET", path: "/healthz", summary: "Liveness", tag: "health",
+                      responses: ok("Alive") + [("503", "Unhealthy", anyObject)]),
+            Operation(method: "GET", path: "/ready", summary: "Readiness with each check", tag: "health",
+                      responses: ok("Ready") + [("503", "Not ready", anyObject)]),
+            Operation(method: "GET", path: "/info", summary: "Version, effective configuration (secrets redacted), strategies",
+                      tag: "service", responses: ok("Info")),
+            Operation(method: "GET", path: "/openapi.json", summary: "This document", tag: "service", responses: ok("OpenAPI 3")),
+            Operation(method: "GET", path: "/api/v1/stats", summary: "Ingest, signal, symbol, NATS and socket counters",
+                      tag: "stats", responses: ok("Counters")),
+            Operation(method: "GET", path: "/api/v1/metrics/depth/{symbol}", summary: "Depth metrics of one symbol",
+                      tag: "metrics", query: depthQuery,
+                      responses: ok("Depth metrics") + [("404", "Symbol not tracked", anyObject), ("400", "Unknown venue", anyObject)]),
+            Operation(method: "GET", path: "/api/v1/metrics/pressure/{symbol}", summary: "Pressure history of one symbol",
+                      tag: "metrics", query: depthQuery + [("timeframe", "string", false, "1m, 5m or 15m")],
+                      responses: ok("Pressure") + [("404", "Symbol not tracked", anyObject), ("400", "Bad timeframe or venue", anyObject)]),
+            Operation(method: "GET", path: "/api/v1/metrics/summary", summary: "Market-wide depth summary", tag: "metrics",
+                      query: depthQuery, responses: ok("Summary") + [("400", "Unknown venue", anyObject)]),
+            Operation(method: "GET", path: "/api/v1/metrics/all", summary: "Depth metrics of all tracked symbols, filtered",
+                      tag: "metrics",
+                      query: depthQuery + [("symbols", "string", false, "Comma-separated"), ("min_pressure", "number", false, ""),
+                                           ("max_pressure", "number", false, ""), ("trend", "string", false, ""),
+                                           ("limit", "integer", false, ""), ("offset", "integer", false, ""),
+                                           ("sort_by", "string", false, ""), ("sort_order", "string", false, "asc or desc")],
+                      responses: ok("Rows") + [("422", "Bad query", anyObject), ("400", "Unknown venue", anyObject)]),
+            Operation(method: "GET", path: "/api/v1/strategies", summary: "Strategies with their stored overrides",
+                      tag: "config", responses: [("200", "Strategies", ref("Envelope"))]),
+            Operation(method: "POST", path: "/api/v1/strategies/cache/refresh", summary: "Reload every override from the store",
+                      tag: "config", responses: [("200", "Reloaded", ref("Envelope")), ("503", "Store unavailable", ref("Envelope"))]),
+            Operation(method: "GET", path: "/api/v1/strategies/{strategy_id}/schema", summary: "Parameter schema", tag: "config",
+                      responses: [("200", "Schema", ref("Envelope")), ("404", "Unknown strategy", ref("Envelope"))]),
+            Operation(method: "GET", path: "/api/v1/strategies/{strategy_id}/defaults", summary: "Schema defaults", tag: "config",
+                      responses: [("200", "Defaults", ref("Envelope")), ("404", "Unknown strategy", ref("Envelope"))]),
+            Operation(method: "GET", path: "/api/v1/strategies/{strategy_id}/audit", summary: "Audit trail, newest first",
+                      tag: "config",
+                      query: [("symbol", "string", false, "Only this symbol's overrides"),
+                              ("limit", "integer", false, "1 to 1000, default 50")],
+                      responses: [("200", "Records", ref("Envelope")), ("400", "Bad limit", ref("Envelope"))] + envelopeErrors),
+            Operation(method: "POST", path: "/api/v1/config/validate", summary: "Validate parameters without storing",
+                      tag: "config", body: validateBody,
+                      responses: [("200", "Validation result", ref("Envelope")), ("400", "Malformed body", ref("Envelope"))]
+                        + envelopeErrors),
+        ]
+        for (suffix, scope) in [("", "global"), ("/{symbol}", "per-symbol")] {
+            let path = "/api/v1/strategies/{strategy_id}/config\(suffix)"
+            ops.append(Operation(method: "GET", path: path, summary: "Resolved \(scope) configuration with sources",
+                                 tag: "config", responses: [("200", "Configuration", ref("Envelope"))] + envelopeErrors))
+            ops.append(Operation(method: "POST", path: path, summary: "Merge parameters into the \(scope) override",
+                                 tag: "config", body: writeBody,
+                                 responses: [("200", "Stored", ref("Envelope")), ("400", "Malformed body", ref("Envelope")),
+                                             ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
+            ops.append(Operation(method: "DELETE", path: path, summary: "Delete the \(scope) override", tag: "config",
+                                 query: [("changed_by", "string", true, "Who"), ("reason", "string", false, "Why"),
+                                         ("expected_version", "integer", false, "Compare-and-set")],
+                                 responses: [("200", "Deleted", ref("Envelope")), ("400", "Missing changed_by", ref("Envelope")),
+                                             ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
+        }
+        for name in ["rollback", "restore"] {
+            ops.append(Operation(method: "POST", path: "/api/v1/strategies/{strategy_id}/\(name)",
+                                 summary: "Restore the previous state or a version (audited as ROLLBACK)", tag: "config",
+                                 query: [("symbol", "string", false, "Roll back this symbol's override")], body: rollbackBody,
+                                 responses: [("200", "Restored", ref("Envelope")), ("400", "Malformed body", ref("Envelope")),
+                                             ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
+        }
+        return ops
+    }()
+
+    static func build() -> JSONValue {
+        var paths: [(String, [(String, JSONValue)])] = []
+        for op in operations {
+            var parameters: [JSONValue] = []
+            var rest = Substring(op.path)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                parameters.append(.object([
+                    ("name", .string(String(rest[rest.index(after: open)..<close]))), ("in", .string("path")),
+                    ("required", .bool(true)), ("schema", .object([("type", .string("string"))])),
+                ]))
+                rest = rest[rest.index(after: close)...]
+            }
+            for q in op.query {
+                parameters.append(.object([
+                    ("name", .string(q.name)), ("in", .string("query")), ("required", .bool(q.required)),
+                    ("description", .string(q.description)), ("schema", .object([("type", .string(q.type))])),
+                ]))
+            }
+            var operation: [(String, JSONValue)] = [
+                ("summary", .string(op.summary)), ("tags", .array([.string(op.tag)])),
+                ("operationId", .string(operationId(op))), ("parameters", .array(parameters)),
+            ]
+            if let body = op.body {
+                operation.append(("requestBody", .object([
+                    ("required", .bool(true)),
+                    ("content", .object([("application/json", .object([("schema", body)]))])),
+                ])))
+            }
+            operation.append(("responses", .object(op.responses.map { code, description, schema in
+                (code, .object([("description", .string(description)),
+                                ("content", .object([("application/json", .object([("schema", schema)]))]))]))
+            })))
+            let entry = (op.method.lowercased(), JSONValue.object(operation))
+            if let i = paths.firstIndex(where: { $0.0 == op.path }) { paths[i].1.append(entry) } else { paths.append((op.path, [entry])) }
+        }
+        return .object([
+            ("openapi", .string("3.0.3")),
+            ("info", .object([("title", .string("realtime-sidecar")), ("version", .string(SidecarRuntime.version)),
+                              ("description", .string("Depth metrics, stats, health and runtime strategy configuration"))])),
+            ("paths", .object(paths.map { ($0.0, .object($0.1)) })),
+            ("components", .object([("schemas", .object([("Envelope", envelope)]))])),
+        ])
+    }
+
+    static let envelope: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array([.string("success"), .string("data"), .string("error"), .string("metadata")])),
+        ("properties", .object([
+            ("success", .object([("type", .string("boolean"))])),
+            ("data", .object([("nullable", .bool(true))])),
+            ("error", .object([
+                ("type", .string("object")), ("nullable", .bool(true)),
+                ("properties", .object([
+                    ("code", .object([("type", .string("string"))])),
+                    ("message", .object([("type", .string("string"))])),
+                    ("details", .object([("nullable", .bool(true))])),
+                ])),
+            ])),
+            ("metadata", .object([("nullable", .bool(true))])),
+        ])),
+    ])
+
+    static func operationId(_ op: Operation) -> String {
+        let words = op.path.split(whereSeparator: { "/{}.".contains($0) }).map(String.init)
+        return op.method.lowercased() + words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+}
