@@ -9,7 +9,7 @@ struct SidecarCtl: ParsableCommand {
         abstract: "Operator tools for realtime-sidecar: feed it market data and watch what it produces.",
         subcommands: [ReplayCommand.self, SimulateCommand.self, WatchCommand.self, StrategiesCommand.self, BenchCommand.self,
                       SignalsCommand.self, DepthCommand.self, PressureCommand.self, SummaryCommand.self, StatsCommand.self,
-                      HealthCommand.self],
+                      HealthCommand.self, ConfigCommand.self],
         defaultSubcommand: nil)
 }
 

@@ -33,6 +33,7 @@ extension JSONValue {
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
     public var int64Value: Int64? { if case .int(let i) = self { i } else { nil } }
     public var objectMembers: [(String, JSONValue)]? { if case .object(let m) = self { m } else { nil } }
+    public var arrayItems: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 }
 
 private struct JSONReader {

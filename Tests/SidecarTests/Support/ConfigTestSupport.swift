@@ -31,7 +31,6 @@ extension JSONValue {
         return node
     }
 
-    var arrayItems: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     var doubleValue: Double? {
         switch self { case .double(let d): d; case .int(let i): Double(i); default: nil }
     }
