@@ -1363,7 +1363,367 @@ void   realtime__v1__health__free_unpacked
   assert(message->base.descriptor == &realtime__v1__health__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor realtime__v1__request__field_descriptors[11] =
+void   realtime__v1__parameter_value__init
+                     (Realtime__V1__ParameterValue         *message)
+{
+  static const Realtime__V1__ParameterValue init_value = REALTIME__V1__PARAMETER_VALUE__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__parameter_value__get_packed_size
+                     (const Realtime__V1__ParameterValue *message)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__parameter_value__pack
+                     (const Realtime__V1__ParameterValue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__parameter_value__pack_to_buffer
+                     (const Realtime__V1__ParameterValue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__ParameterValue *
+       realtime__v1__parameter_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__ParameterValue *)
+     protobuf_c_message_unpack (&realtime__v1__parameter_value__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__parameter_value__free_unpacked
+                     (Realtime__V1__ParameterValue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__parameter_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__parameter__init
+                     (Realtime__V1__Parameter         *message)
+{
+  static const Realtime__V1__Parameter init_value = REALTIME__V1__PARAMETER__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__parameter__get_packed_size
+                     (const Realtime__V1__Parameter *message)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__parameter__pack
+                     (const Realtime__V1__Parameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__parameter__pack_to_buffer
+                     (const Realtime__V1__Parameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__Parameter *
+       realtime__v1__parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__Parameter *)
+     protobuf_c_message_unpack (&realtime__v1__parameter__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__parameter__free_unpacked
+                     (Realtime__V1__Parameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__config_call__init
+                     (Realtime__V1__ConfigCall         *message)
+{
+  static const Realtime__V1__ConfigCall init_value = REALTIME__V1__CONFIG_CALL__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__config_call__get_packed_size
+                     (const Realtime__V1__ConfigCall *message)
+{
+  assert(message->base.descriptor == &realtime__v1__config_call__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__config_call__pack
+                     (const Realtime__V1__ConfigCall *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__config_call__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__config_call__pack_to_buffer
+                     (const Realtime__V1__ConfigCall *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__config_call__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__ConfigCall *
+       realtime__v1__config_call__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__ConfigCall *)
+     protobuf_c_message_unpack (&realtime__v1__config_call__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__config_call__free_unpacked
+                     (Realtime__V1__ConfigCall *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__config_call__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__strategy_info__init
+                     (Realtime__V1__StrategyInfo         *message)
+{
+  static const Realtime__V1__StrategyInfo init_value = REALTIME__V1__STRATEGY_INFO__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__strategy_info__get_packed_size
+                     (const Realtime__V1__StrategyInfo *message)
+{
+  assert(message->base.descriptor == &realtime__v1__strategy_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__strategy_info__pack
+                     (const Realtime__V1__StrategyInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__strategy_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__strategy_info__pack_to_buffer
+                     (const Realtime__V1__StrategyInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__strategy_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__StrategyInfo *
+       realtime__v1__strategy_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__StrategyInfo *)
+     protobuf_c_message_unpack (&realtime__v1__strategy_info__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__strategy_info__free_unpacked
+                     (Realtime__V1__StrategyInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__strategy_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__parameter_spec__init
+                     (Realtime__V1__ParameterSpec         *message)
+{
+  static const Realtime__V1__ParameterSpec init_value = REALTIME__V1__PARAMETER_SPEC__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__parameter_spec__get_packed_size
+                     (const Realtime__V1__ParameterSpec *message)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_spec__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__parameter_spec__pack
+                     (const Realtime__V1__ParameterSpec *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_spec__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__parameter_spec__pack_to_buffer
+                     (const Realtime__V1__ParameterSpec *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__parameter_spec__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__ParameterSpec *
+       realtime__v1__parameter_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__ParameterSpec *)
+     protobuf_c_message_unpack (&realtime__v1__parameter_spec__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__parameter_spec__free_unpacked
+                     (Realtime__V1__ParameterSpec *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__parameter_spec__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__resolved_config__init
+                     (Realtime__V1__ResolvedConfig         *message)
+{
+  static const Realtime__V1__ResolvedConfig init_value = REALTIME__V1__RESOLVED_CONFIG__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__resolved_config__get_packed_size
+                     (const Realtime__V1__ResolvedConfig *message)
+{
+  assert(message->base.descriptor == &realtime__v1__resolved_config__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__resolved_config__pack
+                     (const Realtime__V1__ResolvedConfig *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__resolved_config__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__resolved_config__pack_to_buffer
+                     (const Realtime__V1__ResolvedConfig *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__resolved_config__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__ResolvedConfig *
+       realtime__v1__resolved_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__ResolvedConfig *)
+     protobuf_c_message_unpack (&realtime__v1__resolved_config__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__resolved_config__free_unpacked
+                     (Realtime__V1__ResolvedConfig *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__resolved_config__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__audit_entry__init
+                     (Realtime__V1__AuditEntry         *message)
+{
+  static const Realtime__V1__AuditEntry init_value = REALTIME__V1__AUDIT_ENTRY__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__audit_entry__get_packed_size
+                     (const Realtime__V1__AuditEntry *message)
+{
+  assert(message->base.descriptor == &realtime__v1__audit_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__audit_entry__pack
+                     (const Realtime__V1__AuditEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__audit_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__audit_entry__pack_to_buffer
+                     (const Realtime__V1__AuditEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__audit_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__AuditEntry *
+       realtime__v1__audit_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__AuditEntry *)
+     protobuf_c_message_unpack (&realtime__v1__audit_entry__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__audit_entry__free_unpacked
+                     (Realtime__V1__AuditEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__audit_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   realtime__v1__config_result__init
+                     (Realtime__V1__ConfigResult         *message)
+{
+  static const Realtime__V1__ConfigResult init_value = REALTIME__V1__CONFIG_RESULT__INIT;
+  *message = init_value;
+}
+size_t realtime__v1__config_result__get_packed_size
+                     (const Realtime__V1__ConfigResult *message)
+{
+  assert(message->base.descriptor == &realtime__v1__config_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t realtime__v1__config_result__pack
+                     (const Realtime__V1__ConfigResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &realtime__v1__config_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t realtime__v1__config_result__pack_to_buffer
+                     (const Realtime__V1__ConfigResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &realtime__v1__config_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Realtime__V1__ConfigResult *
+       realtime__v1__config_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Realtime__V1__ConfigResult *)
+     protobuf_c_message_unpack (&realtime__v1__config_result__descriptor,
+                                allocator, len, data);
+}
+void   realtime__v1__config_result__free_unpacked
+                     (Realtime__V1__ConfigResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &realtime__v1__config_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor realtime__v1__request__field_descriptors[12] =
 {
   {
     "id",
@@ -1497,8 +1857,21 @@ static const ProtobufCFieldDescriptor realtime__v1__request__field_descriptors[1
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "config",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__Request, call_case),
+    offsetof(Realtime__V1__Request, config),
+    &realtime__v1__config_call__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned realtime__v1__request__field_indices_by_name[] = {
+  11,   /* field[11] = config */
   5,   /* field[5] = get_depth_metrics */
   8,   /* field[8] = get_market_summary */
   7,   /* field[7] = get_pressure_history */
@@ -1515,7 +1888,7 @@ static const ProtobufCIntRange realtime__v1__request__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 1 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor realtime__v1__request__descriptor =
 {
@@ -1525,14 +1898,14 @@ const ProtobufCMessageDescriptor realtime__v1__request__descriptor =
   "Realtime__V1__Request",
   "realtime.v1",
   sizeof(Realtime__V1__Request),
-  11,
+  12,
   realtime__v1__request__field_descriptors,
   realtime__v1__request__field_indices_by_name,
   2,  realtime__v1__request__number_ranges,
   (ProtobufCMessageInit) realtime__v1__request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor realtime__v1__response__field_descriptors[16] =
+static const ProtobufCFieldDescriptor realtime__v1__response__field_descriptors[17] =
 {
   {
     "id",
@@ -1726,8 +2099,21 @@ static const ProtobufCFieldDescriptor realtime__v1__response__field_descriptors[
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "config",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__Response, result_case),
+    offsetof(Realtime__V1__Response, config),
+    &realtime__v1__config_result__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned realtime__v1__response__field_indices_by_name[] = {
+  16,   /* field[16] = config */
   13,   /* field[13] = depth_event */
   6,   /* field[6] = depth_metrics */
   7,   /* field[7] = depth_metrics_page */
@@ -1749,7 +2135,7 @@ static const ProtobufCIntRange realtime__v1__response__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 9, 1 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor realtime__v1__response__descriptor =
 {
@@ -1759,7 +2145,7 @@ const ProtobufCMessageDescriptor realtime__v1__response__descriptor =
   "Realtime__V1__Response",
   "realtime.v1",
   sizeof(Realtime__V1__Response),
-  16,
+  17,
   realtime__v1__response__field_descriptors,
   realtime__v1__response__field_indices_by_name,
   2,  realtime__v1__response__number_ranges,
@@ -4687,7 +5073,1000 @@ const ProtobufCMessageDescriptor realtime__v1__health__descriptor =
   (ProtobufCMessageInit) realtime__v1__health__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue realtime__v1__error_code__enum_values_by_number[11] =
+static const ProtobufCFieldDescriptor realtime__v1__parameter_value__field_descriptors[4] =
+{
+  {
+    "number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Realtime__V1__ParameterValue, kind_case),
+    offsetof(Realtime__V1__ParameterValue, number),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "integer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Realtime__V1__ParameterValue, kind_case),
+    offsetof(Realtime__V1__ParameterValue, integer),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "boolean",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Realtime__V1__ParameterValue, kind_case),
+    offsetof(Realtime__V1__ParameterValue, boolean),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Realtime__V1__ParameterValue, kind_case),
+    offsetof(Realtime__V1__ParameterValue, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__parameter_value__field_indices_by_name[] = {
+  2,   /* field[2] = boolean */
+  1,   /* field[1] = integer */
+  0,   /* field[0] = number */
+  3,   /* field[3] = text */
+};
+static const ProtobufCIntRange realtime__v1__parameter_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor realtime__v1__parameter_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.ParameterValue",
+  "ParameterValue",
+  "Realtime__V1__ParameterValue",
+  "realtime.v1",
+  sizeof(Realtime__V1__ParameterValue),
+  4,
+  realtime__v1__parameter_value__field_descriptors,
+  realtime__v1__parameter_value__field_indices_by_name,
+  1,  realtime__v1__parameter_value__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__parameter_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__parameter__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__Parameter, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__Parameter, value),
+    &realtime__v1__parameter_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__Parameter, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__parameter__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  2,   /* field[2] = source */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange realtime__v1__parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor realtime__v1__parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.Parameter",
+  "Parameter",
+  "Realtime__V1__Parameter",
+  "realtime.v1",
+  sizeof(Realtime__V1__Parameter),
+  3,
+  realtime__v1__parameter__field_descriptors,
+  realtime__v1__parameter__field_indices_by_name,
+  1,  realtime__v1__parameter__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__config_call__field_descriptors[11] =
+{
+  {
+    "op",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, op),
+    &realtime__v1__config_op__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "strategy_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, strategy_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "symbol",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, symbol),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameters",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ConfigCall, n_parameters),
+    offsetof(Realtime__V1__ConfigCall, parameters),
+    &realtime__v1__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_expected_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, has_expected_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_version",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, expected_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validate_only",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, validate_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_version",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigCall, target_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__config_call__field_indices_by_name[] = {
+  4,   /* field[4] = changed_by */
+  7,   /* field[7] = expected_version */
+  6,   /* field[6] = has_expected_version */
+  9,   /* field[9] = limit */
+  0,   /* field[0] = op */
+  3,   /* field[3] = parameters */
+  5,   /* field[5] = reason */
+  1,   /* field[1] = strategy_id */
+  2,   /* field[2] = symbol */
+  10,   /* field[10] = target_version */
+  8,   /* field[8] = validate_only */
+};
+static const ProtobufCIntRange realtime__v1__config_call__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor realtime__v1__config_call__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.ConfigCall",
+  "ConfigCall",
+  "Realtime__V1__ConfigCall",
+  "realtime.v1",
+  sizeof(Realtime__V1__ConfigCall),
+  11,
+  realtime__v1__config_call__field_descriptors,
+  realtime__v1__config_call__field_indices_by_name,
+  1,  realtime__v1__config_call__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__config_call__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__strategy_info__field_descriptors[6] =
+{
+  {
+    "strategy_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__StrategyInfo, strategy_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enabled",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__StrategyInfo, enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_global_config",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__StrategyInfo, has_global_config),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "symbol_overrides",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Realtime__V1__StrategyInfo, n_symbol_overrides),
+    offsetof(Realtime__V1__StrategyInfo, symbol_overrides),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameter_count",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__StrategyInfo, parameter_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "supports_symbol_overrides",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__StrategyInfo, supports_symbol_overrides),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__strategy_info__field_indices_by_name[] = {
+  1,   /* field[1] = enabled */
+  2,   /* field[2] = has_global_config */
+  4,   /* field[4] = parameter_count */
+  0,   /* field[0] = strategy_id */
+  5,   /* field[5] = supports_symbol_overrides */
+  3,   /* field[3] = symbol_overrides */
+};
+static const ProtobufCIntRange realtime__v1__strategy_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor realtime__v1__strategy_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.StrategyInfo",
+  "StrategyInfo",
+  "Realtime__V1__StrategyInfo",
+  "realtime.v1",
+  sizeof(Realtime__V1__StrategyInfo),
+  6,
+  realtime__v1__strategy_info__field_descriptors,
+  realtime__v1__strategy_info__field_indices_by_name,
+  1,  realtime__v1__strategy_info__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__strategy_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__parameter_spec__field_descriptors[10] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_value",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, default_value),
+    &realtime__v1__parameter_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_min",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, has_min),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, min),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_max",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, has_max),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, max),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "allowed",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Realtime__V1__ParameterSpec, n_allowed),
+    offsetof(Realtime__V1__ParameterSpec, allowed),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "environment_variable",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ParameterSpec, environment_variable),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__parameter_spec__field_indices_by_name[] = {
+  7,   /* field[7] = allowed */
+  2,   /* field[2] = default_value */
+  8,   /* field[8] = description */
+  9,   /* field[9] = environment_variable */
+  5,   /* field[5] = has_max */
+  3,   /* field[3] = has_min */
+  6,   /* field[6] = max */
+  4,   /* field[4] = min */
+  0,   /* field[0] = name */
+  1,   /* field[1] = type */
+};
+static const ProtobufCIntRange realtime__v1__parameter_spec__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor realtime__v1__parameter_spec__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.ParameterSpec",
+  "ParameterSpec",
+  "Realtime__V1__ParameterSpec",
+  "realtime.v1",
+  sizeof(Realtime__V1__ParameterSpec),
+  10,
+  realtime__v1__parameter_spec__field_descriptors,
+  realtime__v1__parameter_spec__field_indices_by_name,
+  1,  realtime__v1__parameter_spec__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__parameter_spec__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__resolved_config__field_descriptors[11] =
+{
+  {
+    "strategy_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, strategy_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "symbol",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, symbol),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameters",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ResolvedConfig, n_parameters),
+    offsetof(Realtime__V1__ResolvedConfig, parameters),
+    &realtime__v1__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overrides",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ResolvedConfig, n_overrides),
+    offsetof(Realtime__V1__ResolvedConfig, overrides),
+    &realtime__v1__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stored_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, stored_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_override",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, is_override),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enabled",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_by",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ResolvedConfig, updated_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__resolved_config__field_indices_by_name[] = {
+  8,   /* field[8] = enabled */
+  7,   /* field[7] = is_override */
+  3,   /* field[3] = overrides */
+  2,   /* field[2] = parameters */
+  6,   /* field[6] = source */
+  5,   /* field[5] = stored_version */
+  0,   /* field[0] = strategy_id */
+  1,   /* field[1] = symbol */
+  9,   /* field[9] = updated_at_ms */
+  10,   /* field[10] = updated_by */
+  4,   /* field[4] = version */
+};
+static const ProtobufCIntRange realtime__v1__resolved_config__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor realtime__v1__resolved_config__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.ResolvedConfig",
+  "ResolvedConfig",
+  "Realtime__V1__ResolvedConfig",
+  "realtime.v1",
+  sizeof(Realtime__V1__ResolvedConfig),
+  11,
+  realtime__v1__resolved_config__field_descriptors,
+  realtime__v1__resolved_config__field_indices_by_name,
+  1,  realtime__v1__resolved_config__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__resolved_config__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__audit_entry__field_descriptors[11] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "strategy_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, strategy_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "symbol",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, symbol),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "old_parameters",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__AuditEntry, n_old_parameters),
+    offsetof(Realtime__V1__AuditEntry, old_parameters),
+    &realtime__v1__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "new_parameters",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__AuditEntry, n_new_parameters),
+    offsetof(Realtime__V1__AuditEntry, new_parameters),
+    &realtime__v1__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_old",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, has_old),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_new",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, has_new),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__AuditEntry, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__audit_entry__field_indices_by_name[] = {
+  3,   /* field[3] = action */
+  9,   /* field[9] = changed_at_ms */
+  8,   /* field[8] = changed_by */
+  7,   /* field[7] = has_new */
+  6,   /* field[6] = has_old */
+  5,   /* field[5] = new_parameters */
+  4,   /* field[4] = old_parameters */
+  10,   /* field[10] = reason */
+  1,   /* field[1] = strategy_id */
+  2,   /* field[2] = symbol */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange realtime__v1__audit_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor realtime__v1__audit_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.AuditEntry",
+  "AuditEntry",
+  "Realtime__V1__AuditEntry",
+  "realtime.v1",
+  sizeof(Realtime__V1__AuditEntry),
+  11,
+  realtime__v1__audit_entry__field_descriptors,
+  realtime__v1__audit_entry__field_indices_by_name,
+  1,  realtime__v1__audit_entry__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__audit_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor realtime__v1__config_result__field_descriptors[5] =
+{
+  {
+    "op",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigResult, op),
+    &realtime__v1__config_op__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "strategies",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ConfigResult, n_strategies),
+    offsetof(Realtime__V1__ConfigResult, strategies),
+    &realtime__v1__strategy_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schema",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ConfigResult, n_schema),
+    offsetof(Realtime__V1__ConfigResult, schema),
+    &realtime__v1__parameter_spec__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "config",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__ConfigResult, config),
+    &realtime__v1__resolved_config__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audit",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Realtime__V1__ConfigResult, n_audit),
+    offsetof(Realtime__V1__ConfigResult, audit),
+    &realtime__v1__audit_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned realtime__v1__config_result__field_indices_by_name[] = {
+  4,   /* field[4] = audit */
+  3,   /* field[3] = config */
+  0,   /* field[0] = op */
+  2,   /* field[2] = schema */
+  1,   /* field[1] = strategies */
+};
+static const ProtobufCIntRange realtime__v1__config_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor realtime__v1__config_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "realtime.v1.ConfigResult",
+  "ConfigResult",
+  "Realtime__V1__ConfigResult",
+  "realtime.v1",
+  sizeof(Realtime__V1__ConfigResult),
+  5,
+  realtime__v1__config_result__field_descriptors,
+  realtime__v1__config_result__field_indices_by_name,
+  1,  realtime__v1__config_result__number_ranges,
+  (ProtobufCMessageInit) realtime__v1__config_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue realtime__v1__error_code__enum_values_by_number[12] =
 {
   { "ERROR_CODE_UNSPECIFIED", "REALTIME__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED", 0 },
   { "ERROR_CODE_BAD_FRAME", "REALTIME__V1__ERROR_CODE__ERROR_CODE_BAD_FRAME", 1 },
@@ -4700,12 +6079,14 @@ static const ProtobufCEnumValue realtime__v1__error_code__enum_values_by_number[
   { "ERROR_CODE_UNAVAILABLE", "REALTIME__V1__ERROR_CODE__ERROR_CODE_UNAVAILABLE", 8 },
   { "ERROR_CODE_RESOURCE_EXHAUSTED", "REALTIME__V1__ERROR_CODE__ERROR_CODE_RESOURCE_EXHAUSTED", 9 },
   { "ERROR_CODE_INTERNAL", "REALTIME__V1__ERROR_CODE__ERROR_CODE_INTERNAL", 10 },
+  { "ERROR_CODE_ABORTED", "REALTIME__V1__ERROR_CODE__ERROR_CODE_ABORTED", 11 },
 };
 static const ProtobufCIntRange realtime__v1__error_code__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex realtime__v1__error_code__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex realtime__v1__error_code__enum_values_by_name[12] =
 {
+  { "ERROR_CODE_ABORTED", 11 },
   { "ERROR_CODE_BAD_FRAME", 1 },
   { "ERROR_CODE_FAILED_PRECONDITION", 4 },
   { "ERROR_CODE_INTERNAL", 10 },
@@ -4725,9 +6106,9 @@ const ProtobufCEnumDescriptor realtime__v1__error_code__descriptor =
   "ErrorCode",
   "Realtime__V1__ErrorCode",
   "realtime.v1",
-  11,
+  12,
   realtime__v1__error_code__enum_values_by_number,
-  11,
+  12,
   realtime__v1__error_code__enum_values_by_name,
   1,
   realtime__v1__error_code__value_ranges,
@@ -4795,5 +6176,45 @@ const ProtobufCEnumDescriptor realtime__v1__stream__descriptor =
   realtime__v1__stream__enum_values_by_name,
   1,
   realtime__v1__stream__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue realtime__v1__config_op__enum_values_by_number[8] =
+{
+  { "CONFIG_OP_UNSPECIFIED", "REALTIME__V1__CONFIG_OP__CONFIG_OP_UNSPECIFIED", 0 },
+  { "CONFIG_OP_LIST", "REALTIME__V1__CONFIG_OP__CONFIG_OP_LIST", 1 },
+  { "CONFIG_OP_SCHEMA", "REALTIME__V1__CONFIG_OP__CONFIG_OP_SCHEMA", 2 },
+  { "CONFIG_OP_GET", "REALTIME__V1__CONFIG_OP__CONFIG_OP_GET", 3 },
+  { "CONFIG_OP_SET", "REALTIME__V1__CONFIG_OP__CONFIG_OP_SET", 4 },
+  { "CONFIG_OP_DELETE", "REALTIME__V1__CONFIG_OP__CONFIG_OP_DELETE", 5 },
+  { "CONFIG_OP_AUDIT", "REALTIME__V1__CONFIG_OP__CONFIG_OP_AUDIT", 6 },
+  { "CONFIG_OP_ROLLBACK", "REALTIME__V1__CONFIG_OP__CONFIG_OP_ROLLBACK", 7 },
+};
+static const ProtobufCIntRange realtime__v1__config_op__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex realtime__v1__config_op__enum_values_by_name[8] =
+{
+  { "CONFIG_OP_AUDIT", 6 },
+  { "CONFIG_OP_DELETE", 5 },
+  { "CONFIG_OP_GET", 3 },
+  { "CONFIG_OP_LIST", 1 },
+  { "CONFIG_OP_ROLLBACK", 7 },
+  { "CONFIG_OP_SCHEMA", 2 },
+  { "CONFIG_OP_SET", 4 },
+  { "CONFIG_OP_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor realtime__v1__config_op__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "realtime.v1.ConfigOp",
+  "ConfigOp",
+  "Realtime__V1__ConfigOp",
+  "realtime.v1",
+  8,
+  realtime__v1__config_op__enum_values_by_number,
+  8,
+  realtime__v1__config_op__enum_values_by_name,
+  1,
+  realtime__v1__config_op__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

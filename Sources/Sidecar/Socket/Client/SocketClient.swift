@@ -221,6 +221,13 @@ public final class SocketClient {
         return stats
     }
 
+    /// A runtime-configuration call (list, schema, get, set, delete, audit, rollback).
+    public func config(_ request: SocketProtocol.ConfigCall) throws(SocketClientError) -> SocketProtocol.ConfigResult {
+        let response = try call(.config(request))
+        guard case .config(let result) = response else { throw .unexpectedResponse(expected: "config", got: Self.kind(response)) }
+        return result
+    }
+
     public func health() throws(SocketClientError) -> SocketProtocol.Health {
         let response = try call(.healthCheck)
         guard case .health(let health) = response else { throw .unexpectedResponse(expected: "health", got: Self.kind(response)) }
@@ -342,6 +349,7 @@ public final class SocketClient {
         case .depthEvent: "depth_event"
         case .gap: "gap"
         case .goodbye: "goodbye"
+        case .config: "config"
         case .unknown: "an unknown result"
         }
     }

@@ -177,6 +177,9 @@ public enum SocketCodec {
             m.health = a.message { (p: UnsafeMutablePointer<Realtime__V1__HealthCheck>) in
                 realtime__v1__health_check__init(p)
             }
+        case .config(let v):
+            m.call_case = REALTIME__V1__REQUEST__CALL_CONFIG
+            m.config = makeConfigCall(v, a)
         case .unknown:
             m.call_case = REALTIME__V1__REQUEST__CALL__NOT_SET
         }
@@ -231,6 +234,8 @@ public enum SocketCodec {
             return .getStats
         case REALTIME__V1__REQUEST__CALL_HEALTH:
             return .healthCheck
+        case REALTIME__V1__REQUEST__CALL_CONFIG:
+            return .config(readConfigCall(m.config))
         default:
             return .unknown
         }
@@ -399,6 +404,9 @@ public enum SocketCodec {
                 realtime__v1__goodbye__init(p)
                 p.pointee.reason = a.string(reason)
             }
+        case .config(let v):
+            m.result_case = REALTIME__V1__RESPONSE__RESULT_CONFIG
+            m.config = makeConfigResult(v, a)
         case .unknown:
             m.result_case = REALTIME__V1__RESPONSE__RESULT__NOT_SET
         }
@@ -519,6 +527,8 @@ public enum SocketCodec {
                               toSeq: p.pointee.to_seq, stream: stream(p.pointee.stream)))
         case REALTIME__V1__RESPONSE__RESULT_GOODBYE:
             return .goodbye(reason: CRead.string(m.goodbye?.pointee.reason))
+        case REALTIME__V1__RESPONSE__RESULT_CONFIG:
+            return .config(readConfigResult(m.config))
         default:
             return .unknown
         }

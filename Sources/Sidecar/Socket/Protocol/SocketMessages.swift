@@ -14,6 +14,7 @@ public enum SocketRequest: Sendable, Equatable {
     case getMarketSummary(venue: String)
     case getStats
     case healthCheck
+    case config(SocketProtocol.ConfigCall)
     /// An empty oneof, or a call this build does not know (answered with UNIMPLEMENTED).
     case unknown
 }
@@ -35,6 +36,7 @@ public enum SocketResponse: Sendable, Equatable {
     case depthEvent(seq: UInt64, metrics: SocketProtocol.DepthMetrics)
     case gap(SocketProtocol.Gap)
     case goodbye(reason: String)
+    case config(SocketProtocol.ConfigResult)
     /// An empty oneof, or a result this build does not know.
     case unknown
 
@@ -57,6 +59,7 @@ public enum SocketErrorCode: Int32, Sendable, Equatable, CaseIterable, CustomStr
     case unavailable = 8
     case resourceExhausted = 9
     case `internal` = 10
+    case aborted = 11
 
     public var description: String {
         switch self {
@@ -71,6 +74,7 @@ public enum SocketErrorCode: Int32, Sendable, Equatable, CaseIterable, CustomStr
         case .unavailable: "UNAVAILABLE"
         case .resourceExhausted: "RESOURCE_EXHAUSTED"
         case .internal: "INTERNAL"
+        case .aborted: "ABORTED"
         }
     }
 }

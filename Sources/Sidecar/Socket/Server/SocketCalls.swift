@@ -19,7 +19,7 @@ public struct SocketContext: Sendable {
 /// The stateless calls: each request maps to one response, computed from published snapshots.
 /// Subscribe and Unsubscribe live in the connection (they own per-connection state).
 enum SocketCalls {
-    static let capabilities = ["signals", "depth", "subscribe", "pressure_history", "market_summary", "stats", "health"]
+    static let capabilities = ["signals", "depth", "subscribe", "pressure_history", "market_summary", "stats", "health", "config"]
 
     static func hello(_ hello: SocketProtocol.Hello, _ c: SocketContext) -> SocketResponse {
         guard hello.protocolVersion == SocketProtocol.version else {

@@ -20,7 +20,8 @@ struct SocketConnectionSettings: Sendable {
 /// One client connection. Everything here runs on the channel's event loop; the only state the
 /// ingest thread touches is the `SocketOutbox`.
 ///
-/// Requests are answered in arrival order, synchronously, from published snapshots. Pushed
+/// Requests are answered in arrival order, synchronously, from published snapshots; config
+/// calls are answered when the config service completes them (matched by id). Pushed
 /// events go through the bounded outbox and are written only while the channel is writable;
 /// while it is not, the connection also stops reading requests, so neither replies nor events
 /// can pile up without bound.
@@ -142,7 +143,7 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             switch decoded {
             case .success(let (id, request)):
                 stats.requests(SocketStats.Call(request)).increment()
-                respond(handle(request, id: id), id: id)
+                if let response = handle(request, id: id) { respond(response, id: id) }
             case .failure(let error):
                 // Framing is intact, so the connection stays usable.
                 stats.badFrames.increment()
@@ -158,15 +159,24 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The client finished sending: every request was answered synchronously, so close
-            // once those replies are flushed.
+            // The client finished sending: close once every reply is flushed (config calls
+            // still running answer first).
             closing = true
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                context.close(promise: nil)
+            if pendingCalls > 0 {
+                closeWhenIdle = true
+            } else {
+                closeAfterFlush()
             }
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func closeAfterFlush() {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -197,7 +207,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Calls
 
-    private func handle(_ request: SocketRequest, id: UInt64) -> SocketResponse {
+    /// The answer, or nil when it comes later (config calls run on the config service's queue).
+    private func handle(_ request: SocketRequest, id: UInt64) -> SocketResponse? {
         if case .hello(let hello) = request {
             let response = SocketCalls.hello(hello, calls)
             if case .hello = response { helloDone = true }
@@ -217,9 +228,37 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         case .getMarketSummary(let venue): return SocketCalls.getMarketSummary(venue: venue, calls)
         case .getStats: return SocketCalls.getStats(calls)
         case .healthCheck: return SocketCalls.health(calls)
+        case .config(let call): return startConfigCall(call, id: id)
         case .unknown: return .error(.unimplemented, "unknown or empty call")
         }
     }
+
+    /// Runs a config call off the event loop and answers when it completes; responses are
+    /// matched by id, so other requests are answered meanwhile.
+    private func startConfigCall(_ call: SocketProtocol.ConfigCall, id: UInt64) -> SocketResponse? {
+        guard let service = calls.api.config else { return .error(.unavailable, "runtime configuration is not enabled") }
+        guard pendingCalls < Self.maxPendingCalls else {
+            return .error(.resourceExhausted, "at most \(Self.maxPendingCalls) config calls in flight per connection")
+        }
+        guard let loop = context?.eventLoop else { return nil }
+        pendingCalls += 1
+        Task {
+            let response = await SocketConfigCalls.run(call, service)
+            loop.execute {
+                self.pendingCalls -= 1
+                guard !self.closing || self.closeWhenIdle else { return }
+                self.respond(response, id: id)
+                self.context?.flush()
+                if self.closeWhenIdle && self.pendingCalls == 0 { self.closeAfterFlush() }
+            }
+        }
+        return nil
+    }
+
+    private static let maxPendingCalls = 16
+    private var pendingCalls = 0
+    /// The client finished sending while config calls were still running.
+    private var closeWhenIdle = false
 
     private func subscribe(_ request: SocketProtocol.Subscribe, id: UInt64) -> SocketResponse {
         guard let outbox else { return .error(.unavailable, "connection closing") }

@@ -5,7 +5,7 @@ public final class SocketStats: Sendable {
     /// The calls counted in `requests(_:)`.
     public enum Call: Int, CaseIterable, Sendable, CustomStringConvertible {
         case hello, getSignals, subscribe, unsubscribe, getDepthMetrics, listDepthMetrics, getPressureHistory,
-             getMarketSummary, getStats, healthCheck, unknown
+             getMarketSummary, getStats, healthCheck, config, unknown
 
         public var description: String {
             switch self {
@@ -19,6 +19,7 @@ public final class SocketStats: Sendable {
             case .getMarketSummary: "get_market_summary"
             case .getStats: "get_stats"
             case .healthCheck: "health"
+            case .config: "config"
             case .unknown: "unknown"
             }
         }
@@ -34,6 +35,7 @@ public final class SocketStats: Sendable {
             case .getPressureHistory: self = .getPressureHistory
             case .getMarketSummary: self = .getMarketSummary
             case .getStats: self = .getStats
+            case .config: self = .config
             case .healthCheck: self = .healthCheck
             case .unknown: self = .unknown
             }

@@ -46,6 +46,14 @@ typedef struct Realtime__V1__Counter Realtime__V1__Counter;
 typedef struct Realtime__V1__Stats Realtime__V1__Stats;
 typedef struct Realtime__V1__HealthCheck Realtime__V1__HealthCheck;
 typedef struct Realtime__V1__Health Realtime__V1__Health;
+typedef struct Realtime__V1__ParameterValue Realtime__V1__ParameterValue;
+typedef struct Realtime__V1__Parameter Realtime__V1__Parameter;
+typedef struct Realtime__V1__ConfigCall Realtime__V1__ConfigCall;
+typedef struct Realtime__V1__StrategyInfo Realtime__V1__StrategyInfo;
+typedef struct Realtime__V1__ParameterSpec Realtime__V1__ParameterSpec;
+typedef struct Realtime__V1__ResolvedConfig Realtime__V1__ResolvedConfig;
+typedef struct Realtime__V1__AuditEntry Realtime__V1__AuditEntry;
+typedef struct Realtime__V1__ConfigResult Realtime__V1__ConfigResult;
 
 
 /* --- enums --- */
@@ -88,7 +96,11 @@ typedef enum _Realtime__V1__ErrorCode {
    * Too many subscriptions or in-flight requests on this connection.
    */
   REALTIME__V1__ERROR_CODE__ERROR_CODE_RESOURCE_EXHAUSTED = 9,
-  REALTIME__V1__ERROR_CODE__ERROR_CODE_INTERNAL = 10
+  REALTIME__V1__ERROR_CODE__ERROR_CODE_INTERNAL = 10,
+  /*
+   * A compare-and-set lost: the configuration changed since expected_version.
+   */
+  REALTIME__V1__ERROR_CODE__ERROR_CODE_ABORTED = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__ERROR_CODE)
 } Realtime__V1__ErrorCode;
 typedef enum _Realtime__V1__Action {
@@ -105,6 +117,40 @@ typedef enum _Realtime__V1__Stream {
   REALTIME__V1__STREAM__STREAM_DEPTH = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__STREAM)
 } Realtime__V1__Stream;
+typedef enum _Realtime__V1__ConfigOp {
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_UNSPECIFIED = 0,
+  /*
+   * Strategies with their stored overrides. Fields used: none.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_LIST = 1,
+  /*
+   * A strategy's parameter schema. Fields: strategy_id.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_SCHEMA = 2,
+  /*
+   * Resolved values with sources. Fields: strategy_id, symbol.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_GET = 3,
+  /*
+   * Merge parameters into the scope's override. Fields: strategy_id, symbol, parameters,
+   * changed_by, reason, expected_version, validate_only.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_SET = 4,
+  /*
+   * Delete the scope's override. Fields: strategy_id, symbol, changed_by, reason, expected_version.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_DELETE = 5,
+  /*
+   * Audit trail, newest first. Fields: strategy_id, symbol (empty: every scope), limit.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_AUDIT = 6,
+  /*
+   * Restore the previous state, or the state target_version produced. Fields: strategy_id,
+   * symbol, target_version (0: previous), changed_by, reason.
+   */
+  REALTIME__V1__CONFIG_OP__CONFIG_OP_ROLLBACK = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__CONFIG_OP)
+} Realtime__V1__ConfigOp;
 
 /* --- messages --- */
 
@@ -119,7 +165,8 @@ typedef enum {
   REALTIME__V1__REQUEST__CALL_GET_PRESSURE_HISTORY = 16,
   REALTIME__V1__REQUEST__CALL_GET_MARKET_SUMMARY = 17,
   REALTIME__V1__REQUEST__CALL_GET_STATS = 18,
-  REALTIME__V1__REQUEST__CALL_HEALTH = 19
+  REALTIME__V1__REQUEST__CALL_HEALTH = 19,
+  REALTIME__V1__REQUEST__CALL_CONFIG = 20
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__REQUEST__CALL__CASE)
 } Realtime__V1__Request__CallCase;
 
@@ -142,6 +189,10 @@ struct  Realtime__V1__Request
     Realtime__V1__GetMarketSummary *get_market_summary;
     Realtime__V1__GetStats *get_stats;
     Realtime__V1__HealthCheck *health;
+    /*
+     * Runtime strategy configuration (docs/CONFIGURATION.md).
+     */
+    Realtime__V1__ConfigCall *config;
   };
 };
 #define REALTIME__V1__REQUEST__INIT \
@@ -165,7 +216,8 @@ typedef enum {
   REALTIME__V1__RESPONSE__RESULT_SIGNAL_EVENT = 20,
   REALTIME__V1__RESPONSE__RESULT_DEPTH_EVENT = 21,
   REALTIME__V1__RESPONSE__RESULT_GAP = 22,
-  REALTIME__V1__RESPONSE__RESULT_GOODBYE = 23
+  REALTIME__V1__RESPONSE__RESULT_GOODBYE = 23,
+  REALTIME__V1__RESPONSE__RESULT_CONFIG = 24
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__RESPONSE__RESULT__CASE)
 } Realtime__V1__Response__ResultCase;
 
@@ -199,6 +251,7 @@ struct  Realtime__V1__Response
      * Sent once before the server closes the connection on shutdown.
      */
     Realtime__V1__Goodbye *goodbye;
+    Realtime__V1__ConfigResult *config;
   };
 };
 #define REALTIME__V1__RESPONSE__INIT \
@@ -786,6 +839,206 @@ struct  Realtime__V1__Health
     , 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+typedef enum {
+  REALTIME__V1__PARAMETER_VALUE__KIND__NOT_SET = 0,
+  REALTIME__V1__PARAMETER_VALUE__KIND_NUMBER = 1,
+  REALTIME__V1__PARAMETER_VALUE__KIND_INTEGER = 2,
+  REALTIME__V1__PARAMETER_VALUE__KIND_BOOLEAN = 3,
+  REALTIME__V1__PARAMETER_VALUE__KIND_TEXT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REALTIME__V1__PARAMETER_VALUE__KIND__CASE)
+} Realtime__V1__ParameterValue__KindCase;
+
+struct  Realtime__V1__ParameterValue
+{
+  ProtobufCMessage base;
+  Realtime__V1__ParameterValue__KindCase kind_case;
+  union {
+    double number;
+    int64_t integer;
+    protobuf_c_boolean boolean;
+    char *text;
+  };
+};
+#define REALTIME__V1__PARAMETER_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__parameter_value__descriptor) \
+    , REALTIME__V1__PARAMETER_VALUE__KIND__NOT_SET, {0} }
+
+
+struct  Realtime__V1__Parameter
+{
+  ProtobufCMessage base;
+  char *name;
+  Realtime__V1__ParameterValue *value;
+  /*
+   * In results: "symbol", "global", "environment" or "default".
+   */
+  char *source;
+};
+#define REALTIME__V1__PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__parameter__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Realtime__V1__ConfigCall
+{
+  ProtobufCMessage base;
+  Realtime__V1__ConfigOp op;
+  char *strategy_id;
+  /*
+   * Empty: the global scope.
+   */
+  char *symbol;
+  size_t n_parameters;
+  Realtime__V1__Parameter **parameters;
+  char *changed_by;
+  char *reason;
+  /*
+   * With has_expected_version: refused (ABORTED) unless the scope's stored version is this (0: none).
+   */
+  protobuf_c_boolean has_expected_version;
+  int64_t expected_version;
+  protobuf_c_boolean validate_only;
+  /*
+   * AUDIT: 1 to 1000; 0 means 50.
+   */
+  uint32_t limit;
+  int64_t target_version;
+};
+#define REALTIME__V1__CONFIG_CALL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__config_call__descriptor) \
+    , REALTIME__V1__CONFIG_OP__CONFIG_OP_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+
+
+struct  Realtime__V1__StrategyInfo
+{
+  ProtobufCMessage base;
+  char *strategy_id;
+  protobuf_c_boolean enabled;
+  protobuf_c_boolean has_global_config;
+  size_t n_symbol_overrides;
+  char **symbol_overrides;
+  uint32_t parameter_count;
+  protobuf_c_boolean supports_symbol_overrides;
+};
+#define REALTIME__V1__STRATEGY_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__strategy_info__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0 }
+
+
+struct  Realtime__V1__ParameterSpec
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * "int", "float", "bool" or "string".
+   */
+  char *type;
+  Realtime__V1__ParameterValue *default_value;
+  protobuf_c_boolean has_min;
+  double min;
+  protobuf_c_boolean has_max;
+  double max;
+  size_t n_allowed;
+  char **allowed;
+  char *description;
+  char *environment_variable;
+};
+#define REALTIME__V1__PARAMETER_SPEC__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__parameter_spec__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Realtime__V1__ResolvedConfig
+{
+  ProtobufCMessage base;
+  char *strategy_id;
+  char *symbol;
+  /*
+   * Every parameter with the value the strategy runs with and its source.
+   */
+  size_t n_parameters;
+  Realtime__V1__Parameter **parameters;
+  /*
+   * The stored override of exactly this scope.
+   */
+  size_t n_overrides;
+  Realtime__V1__Parameter **overrides;
+  /*
+   * Version of the override that applies (symbol, else global); 0 when none.
+   */
+  int64_t version;
+  /*
+   * Version of this scope's own override; 0 when none.
+   */
+  int64_t stored_version;
+  char *source;
+  protobuf_c_boolean is_override;
+  protobuf_c_boolean enabled;
+  int64_t updated_at_ms;
+  char *updated_by;
+};
+#define REALTIME__V1__RESOLVED_CONFIG__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__resolved_config__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Realtime__V1__AuditEntry
+{
+  ProtobufCMessage base;
+  int64_t version;
+  char *strategy_id;
+  char *symbol;
+  /*
+   * CREATE, UPDATE, DELETE or ROLLBACK.
+   */
+  char *action;
+  size_t n_old_parameters;
+  Realtime__V1__Parameter **old_parameters;
+  size_t n_new_parameters;
+  Realtime__V1__Parameter **new_parameters;
+  /*
+   * False when there was no override before (CREATE) or after (DELETE).
+   */
+  protobuf_c_boolean has_old;
+  protobuf_c_boolean has_new;
+  char *changed_by;
+  int64_t changed_at_ms;
+  char *reason;
+};
+#define REALTIME__V1__AUDIT_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__audit_entry__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Realtime__V1__ConfigResult
+{
+  ProtobufCMessage base;
+  Realtime__V1__ConfigOp op;
+  /*
+   * LIST.
+   */
+  size_t n_strategies;
+  Realtime__V1__StrategyInfo **strategies;
+  /*
+   * SCHEMA.
+   */
+  size_t n_schema;
+  Realtime__V1__ParameterSpec **schema;
+  /*
+   * GET, SET, ROLLBACK.
+   */
+  Realtime__V1__ResolvedConfig *config;
+  /*
+   * AUDIT.
+   */
+  size_t n_audit;
+  Realtime__V1__AuditEntry **audit;
+};
+#define REALTIME__V1__CONFIG_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__config_result__descriptor) \
+    , REALTIME__V1__CONFIG_OP__CONFIG_OP_UNSPECIFIED, 0,NULL, 0,NULL, NULL, 0,NULL }
+
+
 /* Realtime__V1__Request methods */
 void   realtime__v1__request__init
                      (Realtime__V1__Request         *message);
@@ -1359,6 +1612,158 @@ Realtime__V1__Health *
 void   realtime__v1__health__free_unpacked
                      (Realtime__V1__Health *message,
                       ProtobufCAllocator *allocator);
+/* Realtime__V1__ParameterValue methods */
+void   realtime__v1__parameter_value__init
+                     (Realtime__V1__ParameterValue         *message);
+size_t realtime__v1__parameter_value__get_packed_size
+                     (const Realtime__V1__ParameterValue   *message);
+size_t realtime__v1__parameter_value__pack
+                     (const Realtime__V1__ParameterValue   *message,
+                      uint8_t             *out);
+size_t realtime__v1__parameter_value__pack_to_buffer
+                     (const Realtime__V1__ParameterValue   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__ParameterValue *
+       realtime__v1__parameter_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__parameter_value__free_unpacked
+                     (Realtime__V1__ParameterValue *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__Parameter methods */
+void   realtime__v1__parameter__init
+                     (Realtime__V1__Parameter         *message);
+size_t realtime__v1__parameter__get_packed_size
+                     (const Realtime__V1__Parameter   *message);
+size_t realtime__v1__parameter__pack
+                     (const Realtime__V1__Parameter   *message,
+                      uint8_t             *out);
+size_t realtime__v1__parameter__pack_to_buffer
+                     (const Realtime__V1__Parameter   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__Parameter *
+       realtime__v1__parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__parameter__free_unpacked
+                     (Realtime__V1__Parameter *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__ConfigCall methods */
+void   realtime__v1__config_call__init
+                     (Realtime__V1__ConfigCall         *message);
+size_t realtime__v1__config_call__get_packed_size
+                     (const Realtime__V1__ConfigCall   *message);
+size_t realtime__v1__config_call__pack
+                     (const Realtime__V1__ConfigCall   *message,
+                      uint8_t             *out);
+size_t realtime__v1__config_call__pack_to_buffer
+                     (const Realtime__V1__ConfigCall   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__ConfigCall *
+       realtime__v1__config_call__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__config_call__free_unpacked
+                     (Realtime__V1__ConfigCall *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__StrategyInfo methods */
+void   realtime__v1__strategy_info__init
+                     (Realtime__V1__StrategyInfo         *message);
+size_t realtime__v1__strategy_info__get_packed_size
+                     (const Realtime__V1__StrategyInfo   *message);
+size_t realtime__v1__strategy_info__pack
+                     (const Realtime__V1__StrategyInfo   *message,
+                      uint8_t             *out);
+size_t realtime__v1__strategy_info__pack_to_buffer
+                     (const Realtime__V1__StrategyInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__StrategyInfo *
+       realtime__v1__strategy_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__strategy_info__free_unpacked
+                     (Realtime__V1__StrategyInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__ParameterSpec methods */
+void   realtime__v1__parameter_spec__init
+                     (Realtime__V1__ParameterSpec         *message);
+size_t realtime__v1__parameter_spec__get_packed_size
+                     (const Realtime__V1__ParameterSpec   *message);
+size_t realtime__v1__parameter_spec__pack
+                     (const Realtime__V1__ParameterSpec   *message,
+                      uint8_t             *out);
+size_t realtime__v1__parameter_spec__pack_to_buffer
+                     (const Realtime__V1__ParameterSpec   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__ParameterSpec *
+       realtime__v1__parameter_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__parameter_spec__free_unpacked
+                     (Realtime__V1__ParameterSpec *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__ResolvedConfig methods */
+void   realtime__v1__resolved_config__init
+                     (Realtime__V1__ResolvedConfig         *message);
+size_t realtime__v1__resolved_config__get_packed_size
+                     (const Realtime__V1__ResolvedConfig   *message);
+size_t realtime__v1__resolved_config__pack
+                     (const Realtime__V1__ResolvedConfig   *message,
+                      uint8_t             *out);
+size_t realtime__v1__resolved_config__pack_to_buffer
+                     (const Realtime__V1__ResolvedConfig   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__ResolvedConfig *
+       realtime__v1__resolved_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__resolved_config__free_unpacked
+                     (Realtime__V1__ResolvedConfig *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__AuditEntry methods */
+void   realtime__v1__audit_entry__init
+                     (Realtime__V1__AuditEntry         *message);
+size_t realtime__v1__audit_entry__get_packed_size
+                     (const Realtime__V1__AuditEntry   *message);
+size_t realtime__v1__audit_entry__pack
+                     (const Realtime__V1__AuditEntry   *message,
+                      uint8_t             *out);
+size_t realtime__v1__audit_entry__pack_to_buffer
+                     (const Realtime__V1__AuditEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__AuditEntry *
+       realtime__v1__audit_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__audit_entry__free_unpacked
+                     (Realtime__V1__AuditEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Realtime__V1__ConfigResult methods */
+void   realtime__v1__config_result__init
+                     (Realtime__V1__ConfigResult         *message);
+size_t realtime__v1__config_result__get_packed_size
+                     (const Realtime__V1__ConfigResult   *message);
+size_t realtime__v1__config_result__pack
+                     (const Realtime__V1__ConfigResult   *message,
+                      uint8_t             *out);
+size_t realtime__v1__config_result__pack_to_buffer
+                     (const Realtime__V1__ConfigResult   *message,
+                      ProtobufCBuffer     *buffer);
+Realtime__V1__ConfigResult *
+       realtime__v1__config_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   realtime__v1__config_result__free_unpacked
+                     (Realtime__V1__ConfigResult *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Realtime__V1__Request_Closure)
@@ -1454,6 +1859,30 @@ typedef void (*Realtime__V1__HealthCheck_Closure)
 typedef void (*Realtime__V1__Health_Closure)
                  (const Realtime__V1__Health *message,
                   void *closure_data);
+typedef void (*Realtime__V1__ParameterValue_Closure)
+                 (const Realtime__V1__ParameterValue *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__Parameter_Closure)
+                 (const Realtime__V1__Parameter *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__ConfigCall_Closure)
+                 (const Realtime__V1__ConfigCall *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__StrategyInfo_Closure)
+                 (const Realtime__V1__StrategyInfo *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__ParameterSpec_Closure)
+                 (const Realtime__V1__ParameterSpec *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__ResolvedConfig_Closure)
+                 (const Realtime__V1__ResolvedConfig *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__AuditEntry_Closure)
+                 (const Realtime__V1__AuditEntry *message,
+                  void *closure_data);
+typedef void (*Realtime__V1__ConfigResult_Closure)
+                 (const Realtime__V1__ConfigResult *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1463,6 +1892,7 @@ typedef void (*Realtime__V1__Health_Closure)
 extern const ProtobufCEnumDescriptor    realtime__v1__error_code__descriptor;
 extern const ProtobufCEnumDescriptor    realtime__v1__action__descriptor;
 extern const ProtobufCEnumDescriptor    realtime__v1__stream__descriptor;
+extern const ProtobufCEnumDescriptor    realtime__v1__config_op__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__request__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__response__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__error__descriptor;
@@ -1494,6 +1924,14 @@ extern const ProtobufCMessageDescriptor realtime__v1__counter__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__stats__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__health_check__descriptor;
 extern const ProtobufCMessageDescriptor realtime__v1__health__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__parameter_value__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__parameter__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__config_call__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__strategy_info__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__parameter_spec__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__resolved_config__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__audit_entry__descriptor;
+extern const ProtobufCMessageDescriptor realtime__v1__config_result__descriptor;
 
 PROTOBUF_C__END_DECLS
 

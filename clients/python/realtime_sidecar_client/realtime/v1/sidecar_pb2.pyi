@@ -9,7 +9,16 @@ ACTION_CLOSE: Action
 ACTION_HOLD: Action
 ACTION_SELL: Action
 ACTION_UNSPECIFIED: Action
+CONFIG_OP_AUDIT: ConfigOp
+CONFIG_OP_DELETE: ConfigOp
+CONFIG_OP_GET: ConfigOp
+CONFIG_OP_LIST: ConfigOp
+CONFIG_OP_ROLLBACK: ConfigOp
+CONFIG_OP_SCHEMA: ConfigOp
+CONFIG_OP_SET: ConfigOp
+CONFIG_OP_UNSPECIFIED: ConfigOp
 DESCRIPTOR: _descriptor.FileDescriptor
+ERROR_CODE_ABORTED: ErrorCode
 ERROR_CODE_BAD_FRAME: ErrorCode
 ERROR_CODE_FAILED_PRECONDITION: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
@@ -24,6 +33,72 @@ ERROR_CODE_UNSUPPORTED_VERSION: ErrorCode
 STREAM_DEPTH: Stream
 STREAM_SIGNALS: Stream
 STREAM_UNSPECIFIED: Stream
+
+class AuditEntry(_message.Message):
+    __slots__ = ["action", "changed_at_ms", "changed_by", "has_new", "has_old", "new_parameters", "old_parameters", "reason", "strategy_id", "symbol", "version"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    HAS_NEW_FIELD_NUMBER: _ClassVar[int]
+    HAS_OLD_FIELD_NUMBER: _ClassVar[int]
+    NEW_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    OLD_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    changed_at_ms: int
+    changed_by: str
+    has_new: bool
+    has_old: bool
+    new_parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    old_parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    reason: str
+    strategy_id: str
+    symbol: str
+    version: int
+    def __init__(self, version: _Optional[int] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., action: _Optional[str] = ..., old_parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., new_parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., has_old: bool = ..., has_new: bool = ..., changed_by: _Optional[str] = ..., changed_at_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ConfigCall(_message.Message):
+    __slots__ = ["changed_by", "expected_version", "has_expected_version", "limit", "op", "parameters", "reason", "strategy_id", "symbol", "target_version", "validate_only"]
+    CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    HAS_EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    changed_by: str
+    expected_version: int
+    has_expected_version: bool
+    limit: int
+    op: ConfigOp
+    parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    reason: str
+    strategy_id: str
+    symbol: str
+    target_version: int
+    validate_only: bool
+    def __init__(self, op: _Optional[_Union[ConfigOp, str]] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., changed_by: _Optional[str] = ..., reason: _Optional[str] = ..., has_expected_version: bool = ..., expected_version: _Optional[int] = ..., validate_only: bool = ..., limit: _Optional[int] = ..., target_version: _Optional[int] = ...) -> None: ...
+
+class ConfigResult(_message.Message):
+    __slots__ = ["audit", "config", "op", "schema", "strategies"]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    STRATEGIES_FIELD_NUMBER: _ClassVar[int]
+    audit: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    config: ResolvedConfig
+    op: ConfigOp
+    schema: _containers.RepeatedCompositeFieldContainer[ParameterSpec]
+    strategies: _containers.RepeatedCompositeFieldContainer[StrategyInfo]
+    def __init__(self, op: _Optional[_Union[ConfigOp, str]] = ..., strategies: _Optional[_Iterable[_Union[StrategyInfo, _Mapping]]] = ..., schema: _Optional[_Iterable[_Union[ParameterSpec, _Mapping]]] = ..., config: _Optional[_Union[ResolvedConfig, _Mapping]] = ..., audit: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
 
 class Counter(_message.Message):
     __slots__ = ["name", "value"]
@@ -320,6 +395,52 @@ class MarketSummary(_message.Message):
     total_liquidity: float
     def __init__(self, time_ms: _Optional[int] = ..., symbols_tracked: _Optional[int] = ..., bullish_symbols: _Optional[int] = ..., bearish_symbols: _Optional[int] = ..., neutral_symbols: _Optional[int] = ..., avg_net_pressure: _Optional[float] = ..., avg_imbalance_ratio: _Optional[float] = ..., avg_spread_bps: _Optional[float] = ..., total_liquidity: _Optional[float] = ..., highest_buy_pressure: _Optional[_Iterable[str]] = ..., highest_sell_pressure: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class Parameter(_message.Message):
+    __slots__ = ["name", "source", "value"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    source: str
+    value: ParameterValue
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[_Union[ParameterValue, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ParameterSpec(_message.Message):
+    __slots__ = ["allowed", "default_value", "description", "environment_variable", "has_max", "has_min", "max", "min", "name", "type"]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_VARIABLE_FIELD_NUMBER: _ClassVar[int]
+    HAS_MAX_FIELD_NUMBER: _ClassVar[int]
+    HAS_MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    allowed: _containers.RepeatedScalarFieldContainer[str]
+    default_value: ParameterValue
+    description: str
+    environment_variable: str
+    has_max: bool
+    has_min: bool
+    max: float
+    min: float
+    name: str
+    type: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_value: _Optional[_Union[ParameterValue, _Mapping]] = ..., has_min: bool = ..., min: _Optional[float] = ..., has_max: bool = ..., max: _Optional[float] = ..., allowed: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., environment_variable: _Optional[str] = ...) -> None: ...
+
+class ParameterValue(_message.Message):
+    __slots__ = ["boolean", "integer", "number", "text"]
+    BOOLEAN_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    boolean: bool
+    integer: int
+    number: float
+    text: str
+    def __init__(self, number: _Optional[float] = ..., integer: _Optional[int] = ..., boolean: bool = ..., text: _Optional[str] = ...) -> None: ...
+
 class PressureHistory(_message.Message):
     __slots__ = ["avg_pressure", "imbalance", "max_pressure", "min_pressure", "pressure", "symbol", "time_ms", "timeframe", "total_data_points", "trend", "trend_strength", "venue"]
     AVG_PRESSURE_FIELD_NUMBER: _ClassVar[int]
@@ -349,7 +470,8 @@ class PressureHistory(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., avg_pressure: _Optional[float] = ..., max_pressure: _Optional[float] = ..., min_pressure: _Optional[float] = ..., trend: _Optional[str] = ..., trend_strength: _Optional[float] = ..., total_data_points: _Optional[int] = ..., time_ms: _Optional[_Iterable[int]] = ..., pressure: _Optional[_Iterable[float]] = ..., imbalance: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Request(_message.Message):
-    __slots__ = ["get_depth_metrics", "get_market_summary", "get_pressure_history", "get_signals", "get_stats", "health", "hello", "id", "list_depth_metrics", "subscribe", "unsubscribe"]
+    __slots__ = ["config", "get_depth_metrics", "get_market_summary", "get_pressure_history", "get_signals", "get_stats", "health", "hello", "id", "list_depth_metrics", "subscribe", "unsubscribe"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     GET_DEPTH_METRICS_FIELD_NUMBER: _ClassVar[int]
     GET_MARKET_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     GET_PRESSURE_HISTORY_FIELD_NUMBER: _ClassVar[int]
@@ -361,6 +483,7 @@ class Request(_message.Message):
     LIST_DEPTH_METRICS_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
+    config: ConfigCall
     get_depth_metrics: GetDepthMetrics
     get_market_summary: GetMarketSummary
     get_pressure_history: GetPressureHistory
@@ -372,10 +495,37 @@ class Request(_message.Message):
     list_depth_metrics: ListDepthMetrics
     subscribe: Subscribe
     unsubscribe: Unsubscribe
-    def __init__(self, id: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., get_signals: _Optional[_Union[GetSignals, _Mapping]] = ..., subscribe: _Optional[_Union[Subscribe, _Mapping]] = ..., unsubscribe: _Optional[_Union[Unsubscribe, _Mapping]] = ..., get_depth_metrics: _Optional[_Union[GetDepthMetrics, _Mapping]] = ..., list_depth_metrics: _Optional[_Union[ListDepthMetrics, _Mapping]] = ..., get_pressure_history: _Optional[_Union[GetPressureHistory, _Mapping]] = ..., get_market_summary: _Optional[_Union[GetMarketSummary, _Mapping]] = ..., get_stats: _Optional[_Union[GetStats, _Mapping]] = ..., health: _Optional[_Union[HealthCheck, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., get_signals: _Optional[_Union[GetSignals, _Mapping]] = ..., subscribe: _Optional[_Union[Subscribe, _Mapping]] = ..., unsubscribe: _Optional[_Union[Unsubscribe, _Mapping]] = ..., get_depth_metrics: _Optional[_Union[GetDepthMetrics, _Mapping]] = ..., list_depth_metrics: _Optional[_Union[ListDepthMetrics, _Mapping]] = ..., get_pressure_history: _Optional[_Union[GetPressureHistory, _Mapping]] = ..., get_market_summary: _Optional[_Union[GetMarketSummary, _Mapping]] = ..., get_stats: _Optional[_Union[GetStats, _Mapping]] = ..., health: _Optional[_Union[HealthCheck, _Mapping]] = ..., config: _Optional[_Union[ConfigCall, _Mapping]] = ...) -> None: ...
+
+class ResolvedConfig(_message.Message):
+    __slots__ = ["enabled", "is_override", "overrides", "parameters", "source", "stored_version", "strategy_id", "symbol", "updated_at_ms", "updated_by", "version"]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    IS_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STORED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    is_override: bool
+    overrides: _containers.RepeatedCompositeFieldContainer[Parameter]
+    parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    source: str
+    stored_version: int
+    strategy_id: str
+    symbol: str
+    updated_at_ms: int
+    updated_by: str
+    version: int
+    def __init__(self, strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., overrides: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., version: _Optional[int] = ..., stored_version: _Optional[int] = ..., source: _Optional[str] = ..., is_override: bool = ..., enabled: bool = ..., updated_at_ms: _Optional[int] = ..., updated_by: _Optional[str] = ...) -> None: ...
 
 class Response(_message.Message):
-    __slots__ = ["depth_event", "depth_metrics", "depth_metrics_page", "error", "gap", "goodbye", "health", "hello", "id", "market_summary", "pressure_history", "signal_event", "signals", "stats", "subscribed", "unsubscribed"]
+    __slots__ = ["config", "depth_event", "depth_metrics", "depth_metrics_page", "error", "gap", "goodbye", "health", "hello", "id", "market_summary", "pressure_history", "signal_event", "signals", "stats", "subscribed", "unsubscribed"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     DEPTH_EVENT_FIELD_NUMBER: _ClassVar[int]
     DEPTH_METRICS_FIELD_NUMBER: _ClassVar[int]
     DEPTH_METRICS_PAGE_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +542,7 @@ class Response(_message.Message):
     STATS_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    config: ConfigResult
     depth_event: DepthEvent
     depth_metrics: DepthMetrics
     depth_metrics_page: DepthMetricsPage
@@ -408,7 +559,7 @@ class Response(_message.Message):
     stats: Stats
     subscribed: SubscribeResult
     unsubscribed: UnsubscribeResult
-    def __init__(self, id: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hello: _Optional[_Union[HelloResult, _Mapping]] = ..., signals: _Optional[_Union[SignalPage, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResult, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResult, _Mapping]] = ..., depth_metrics: _Optional[_Union[DepthMetrics, _Mapping]] = ..., depth_metrics_page: _Optional[_Union[DepthMetricsPage, _Mapping]] = ..., pressure_history: _Optional[_Union[PressureHistory, _Mapping]] = ..., market_summary: _Optional[_Union[MarketSummary, _Mapping]] = ..., stats: _Optional[_Union[Stats, _Mapping]] = ..., health: _Optional[_Union[Health, _Mapping]] = ..., signal_event: _Optional[_Union[SignalEvent, _Mapping]] = ..., depth_event: _Optional[_Union[DepthEvent, _Mapping]] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., hello: _Optional[_Union[HelloResult, _Mapping]] = ..., signals: _Optional[_Union[SignalPage, _Mapping]] = ..., subscribed: _Optional[_Union[SubscribeResult, _Mapping]] = ..., unsubscribed: _Optional[_Union[UnsubscribeResult, _Mapping]] = ..., depth_metrics: _Optional[_Union[DepthMetrics, _Mapping]] = ..., depth_metrics_page: _Optional[_Union[DepthMetricsPage, _Mapping]] = ..., pressure_history: _Optional[_Union[PressureHistory, _Mapping]] = ..., market_summary: _Optional[_Union[MarketSummary, _Mapping]] = ..., stats: _Optional[_Union[Stats, _Mapping]] = ..., health: _Optional[_Union[Health, _Mapping]] = ..., signal_event: _Optional[_Union[SignalEvent, _Mapping]] = ..., depth_event: _Optional[_Union[DepthEvent, _Mapping]] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., config: _Optional[_Union[ConfigResult, _Mapping]] = ...) -> None: ...
 
 class Signal(_message.Message):
     __slots__ = ["action", "confidence", "current_price", "event_time_ms", "id", "indicators", "metadata_json", "price", "quantity", "reasoning", "seq", "stop_loss", "stop_loss_pct", "strategy_id", "strength", "symbol", "take_profit", "take_profit_pct", "timeframe", "venue"]
@@ -508,6 +659,22 @@ class Stats(_message.Message):
     uptime_seconds: float
     def __init__(self, messages_received: _Optional[int] = ..., messages_processed: _Optional[int] = ..., messages_rejected: _Optional[int] = ..., rejected_by_reason: _Optional[_Iterable[_Union[Counter, _Mapping]]] = ..., messages_by_kind: _Optional[_Iterable[_Union[Counter, _Mapping]]] = ..., signals_generated: _Optional[_Iterable[_Union[Counter, _Mapping]]] = ..., signals_published: _Optional[_Iterable[_Union[Counter, _Mapping]]] = ..., slow_consumer_dropped: _Optional[int] = ..., symbols_tracked: _Optional[int] = ..., nats_connected: bool = ..., last_signal_seq: _Optional[int] = ..., socket_clients: _Optional[int] = ..., socket_events_dropped: _Optional[int] = ..., socket_gaps: _Optional[int] = ..., last_event_time_ms: _Optional[int] = ..., uptime_seconds: _Optional[float] = ...) -> None: ...
 
+class StrategyInfo(_message.Message):
+    __slots__ = ["enabled", "has_global_config", "parameter_count", "strategy_id", "supports_symbol_overrides", "symbol_overrides"]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HAS_GLOBAL_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTS_SYMBOL_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    has_global_config: bool
+    parameter_count: int
+    strategy_id: str
+    supports_symbol_overrides: bool
+    symbol_overrides: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, strategy_id: _Optional[str] = ..., enabled: bool = ..., has_global_config: bool = ..., symbol_overrides: _Optional[_Iterable[str]] = ..., parameter_count: _Optional[int] = ..., supports_symbol_overrides: bool = ...) -> None: ...
+
 class Subscribe(_message.Message):
     __slots__ = ["after_seq", "min_interval_ms", "strategies", "stream", "symbols", "venue"]
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
@@ -549,4 +716,7 @@ class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class Stream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ConfigOp(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
