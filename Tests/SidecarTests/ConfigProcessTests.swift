@@ -47,6 +47,7 @@ import Testing
             sidecar.kill9()
         }
         #expect(kills >= 1, "the writes were interrupted by kill -9 at least once")
+        print("config durability [\(store)]: \(total) acknowledged writes over \(Self.symbols.count) keys, \(kills) kill -9")
 
         let sidecar = try SidecarProcess(environment: env)
         defer { sidecar.terminate() }

@@ -10,16 +10,15 @@ enum ConfigRoutes {
 
     static func register(on router: RouteTable, _ config: StrategyConfigService) {
         router.get("/api/v1/strategies") { _, _ in
-            let keys = await config.storedKeys()
-            let items: [JSONValue] = StrategySettings.catalog.map { d in
+            let items: [JSONValue] = await config.strategies().map { s in
                 .object([
-                    ("strategy_id", .string(d.id)),
-                    ("name", .string(displayName(d.id))),
-                    ("enabled", .bool(config.isEnabled(d.id))),
-                    ("has_global_config", .bool(keys.contains(ConfigKey(strategyId: d.id, symbol: nil)))),
-                    ("symbol_overrides", .array(keys.filter { $0.strategyId == d.id }.compactMap(\.symbol).map { .string($0) })),
-                    ("parameter_count", .int(d.schema.count)),
-                    ("supports_symbol_overrides", .bool(d.supportsSymbolOverrides)),
+                    ("strategy_id", .string(s.descriptor.id)),
+                    ("name", .string(displayName(s.descriptor.id))),
+                    ("enabled", .bool(s.enabled)),
+                    ("has_global_config", .bool(s.hasGlobalConfig)),
+                    ("symbol_overrides", .array(s.symbolOverrides.map { .string($0) })),
+                    ("parameter_count", .int(s.descriptor.schema.count)),
+                    ("supports_symbol_overrides", .bool(s.descriptor.supportsSymbolOverrides)),
                 ])
             }
             return envelope(.array(items), metadata: .object([("total_count", .int(items.count))]))
@@ -250,10 +249,9 @@ enum ConfigRoutes {
     }
 
     static func schemaJSON(_ spec: ParameterSpec, strategyId: String) -> JSONValue {
-        let type = switch spec.type { case .double: "float"; case .int: "int"; case .bool: "bool"; case .string: "string" }
-        return .object([
+        .object([
             ("name", .string(spec.name)),
-            ("type", .string(type)),
+            ("type", .string(spec.type.apiName)),
             ("description", .string(spec.description)),
             ("default", spec.defaultValue.json),
             ("min", .number(spec.minimum)),

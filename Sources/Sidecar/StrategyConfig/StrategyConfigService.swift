@@ -136,9 +136,22 @@ public final class StrategyConfigService: @unchecked Sendable {
         try await onQueue { () throws(ConfigServiceError) in try self.viewLocked(strategyId, symbol) }
     }
 
-    /// Every stored override key, for the strategy list.
-    public func storedKeys() async -> [ConfigKey] {
-        (try? await onQueue { () throws(ConfigServiceError) in self.documents.keys.sorted() }) ?? []
+    /// One line of the strategy list.
+    public struct StrategySummary: Sendable {
+        public var descriptor: any StrategyDescriptor.Type
+        public var enabled: Bool
+        public var hasGlobalConfig: Bool
+        public var symbolOverrides: [String]
+    }
+
+    /// Every strategy, in catalog order, with its stored overrides.
+    public func strategies() async -> [StrategySummary] {
+        let keys = (try? await onQueue { () throws(ConfigServiceError) in self.documents.keys.sorted() }) ?? []
+        return StrategySettings.catalog.map { d in
+            StrategySummary(descriptor: d, enabled: settings.isEnabled(d.id),
+                            hasGlobalConfig: keys.contains(ConfigKey(strategyId: d.id, symbol: nil)),
+                            symbolOverrides: keys.filter { $0.strategyId == d.id }.compactMap(\.symbol))
+        }
     }
 
     public func audit(strategyId: String, symbol: String?, limit: Int) async throws(ConfigServiceError) -> [AuditRecord] {
@@ -246,7 +259,7 @@ public final class StrategyConfigService: @unchecked Sendable {
             }
             let current = self.documents[key]
             if let target {
-                let input = target.sorted { $0.key < $1.key }.map { ($0.key, ParameterInput(json: $0.value.json)) }
+                let input = target.sorted { $0.key < $1.key }.map { ($0.key, ParameterInput($0.value)) }
                 _ = try self.prepare(strategyId, symbol,
                                      ConfigWriteRequest(parameters: input, changedBy: changedBy), replacing: true)
             } else if current == nil {

@@ -18,6 +18,16 @@ public enum ParameterInput: Sendable, Equatable {
     /// An array or object, which no parameter takes.
     case composite(String)
 
+    /// A stored value as input, for re-validating it (rollback).
+    public init(_ value: ParameterValue) {
+        switch value {
+        case .double(let d): self = .double(d)
+        case .int(let i): self = .int(i)
+        case .bool(let b): self = .bool(b)
+        case .string(let s): self = .string(s)
+        }
+    }
+
     var typeName: String {
         switch self {
         case .null: "null"
@@ -38,6 +48,13 @@ public enum ParameterInput: Sendable, Equatable {
         case .string(let s): "\"\(s)\""
         case .composite(let kind): kind
         }
+    }
+}
+
+extension ParameterType {
+    /// The type name the config API shows (the seed's schema names).
+    public var apiName: String {
+        switch self { case .double: "float"; case .int: "int"; case .bool: "bool"; case .string: "string" }
     }
 }
 

@@ -18,26 +18,24 @@ enum SocketConfigCalls {
         let symbol = call.symbol.isEmpty ? nil : call.symbol.uppercased()
         switch call.op {
         case .list:
-            let keys = await service.storedKeys()
-            result.strategies = StrategySettings.catalog.map { d in
+            result.strategies = await service.strategies().map { s in
                 SocketProtocol.StrategyInfo(
-                    strategyId: d.id, enabled: service.isEnabled(d.id),
-                    hasGlobalConfig: keys.contains(ConfigKey(strategyId: d.id, symbol: nil)),
-                    symbolOverrides: keys.filter { $0.strategyId == d.id }.compactMap(\.symbol),
-                    parameterCount: UInt32(d.schema.count), supportsSymbolOverrides: d.supportsSymbolOverrides)
+                    strategyId: s.descriptor.id, enabled: s.enabled, hasGlobalConfig: s.hasGlobalConfig,
+                    symbolOverrides: s.symbolOverrides, parameterCount: UInt32(s.descriptor.schema.count),
+                    supportsSymbolOverrides: s.descriptor.supportsSymbolOverrides)
             }
         case .schema:
             guard let d = StrategySettings.descriptor(call.strategyId) else { throw .unknownStrategy(call.strategyId) }
             result.schema = d.schema.map { spec in
                 SocketProtocol.ParameterSchema(
-                    name: spec.name, type: typeName(spec.type), defaultValue: spec.defaultValue, minimum: spec.minimum,
+                    name: spec.name, type: spec.type.apiName, defaultValue: spec.defaultValue, minimum: spec.minimum,
                     maximum: spec.maximum, allowed: spec.allowed, description: spec.description,
                     environmentVariable: StrategyEnvironment.variable(strategy: d.id, parameter: spec.name))
             }
         case .get:
             result.config = resolved(try await service.view(strategyId: call.strategyId, symbol: symbol))
         case .set:
-            let input: [(String, ParameterInput)] = call.parameters.map { p in (p.name, p.value.map { Self.input($0) } ?? .null) }
+            let input: [(String, ParameterInput)] = call.parameters.map { p in (p.name, p.value.map(ParameterInput.init) ?? .null) }
             let request = ConfigWriteRequest(parameters: input, changedBy: call.changedBy, reason: call.reason.isEmpty ? nil : call.reason,
                                              expectedVersion: call.expectedVersion, validateOnly: call.validateOnly)
             try requireChangedBy(call)
@@ -114,18 +112,5 @@ enum SocketConfigCalls {
 
     static func parameters(_ values: [String: ParameterValue]) -> [SocketProtocol.ConfigParameter] {
         values.keys.sorted().map { .init(name: $0, value: values[$0]) }
-    }
-
-    static func input(_ value: ParameterValue) -> ParameterInput {
-        switch value {
-        case .double(let d): .double(d)
-        case .int(let i): .int(i)
-        case .bool(let b): .bool(b)
-        case .string(let s): .string(s)
-        }
-    }
-
-    static func typeName(_ type: ParameterType) -> String {
-        switch type { case .double: "float"; case .int: "int"; case .bool: "bool"; case .string: "string" }
     }
 }
