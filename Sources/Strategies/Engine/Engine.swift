@@ -57,6 +57,18 @@ public final class Engine {
     private var onchainMetrics: OnchainMetrics?
     private var tick: UInt64 = 0
     private var watermarkMs: Int64 = 0
+    /// Counts ingested messages for latency sampling; `sampling` is true while one is timed.
+    private var sampleCounter: UInt64 = 0
+    private var sampling = false
+    // Call counters and latency of each strategy (shared with readers through `IngestStats`).
+    private let skewCalls: StrategyCallStats
+    private let spreadCalls: StrategyCallStats
+    private let icebergCalls: StrategyCallStats
+    private let momentumCalls: StrategyCallStats
+    private let velocityCalls: StrategyCallStats
+    private let dominanceCalls: StrategyCallStats
+    private let crossCalls: StrategyCallStats
+    private let onchainCalls: StrategyCallStats
     /// Sweep for expired symbols every this many messages: cheap, and bounded work per message.
     private static let sweepInterval: UInt64 = 4096
 
@@ -78,6 +90,15 @@ public final class Engine {
         btcDominance = make(BTCDominance.self) { BTCDominance(parameters: $0) }
         crossExchangeSpread = make(CrossExchangeSpread.self) { CrossExchangeSpread(parameters: $0) }
         onchainMetrics = make(OnchainMetrics.self) { OnchainMetrics(parameters: $0) }
+        func calls(_ id: String) -> StrategyCallStats { stats.strategyCalls[id] ?? StrategyCallStats() }
+        skewCalls = calls(OrderbookSkew.id)
+        spreadCalls = calls(SpreadLiquidity.id)
+        icebergCalls = calls(IcebergDetector.id)
+        momentumCalls = calls(TradeMomentum.id)
+        velocityCalls = calls(TickerVelocity.id)
+        dominanceCalls = calls(BTCDominance.id)
+        crossCalls = calls(CrossExchangeSpread.id)
+        onchainCalls = calls(OnchainMetrics.id)
         symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
         recent.initialize(repeating: nil)
     }
@@ -99,6 +120,11 @@ public final class Engine {
 
     /// Parses and processes one NATS payload. Never throws: bad input is counted by reason.
     public func ingest(_ payload: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64) {
+        // One message in `sampleEvery` is timed, with its strategy calls: no clock read otherwise.
+        sampleCounter &+= 1
+        sampling = sampleCounter % LatencyHistogram.sampleEvery == 0
+        let start: ContinuousClock.Instant? = sampling ? ContinuousClock.now : nil
+        defer { sampling = false }
         stats.received.increment()
         stats.lastReceiveTimeMs.set(Int(receiveTimeMs))
         switch parser.parse(payload, subjectVenue: subjectVenue, receiveTimeMs: receiveTimeMs) {
@@ -109,12 +135,33 @@ public final class Engine {
         case .ignored(let kind):
             stats.kind(kind).increment()
             stats.processed.increment()
+            if let start { stats.latency(kind).observe(nanoseconds: Self.nanoseconds(since: start)) }
         case .event(let event, let kind, let flags):
             stats.kind(kind).increment()
             if flags.contains(.symbolMismatch) { stats.symbolMismatches.increment() }
             process(event, receiveTimeMs: receiveTimeMs)
             stats.processed.increment()
+            if let start { stats.latency(kind).observe(nanoseconds: Self.nanoseconds(since: start)) }
         }
+    }
+
+    @inline(__always)
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = (ContinuousClock.now - start).components
+        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000)
+    }
+
+    /// The start of a strategy call when this message is sampled.
+    @inline(__always)
+    private func callStart() -> ContinuousClock.Instant? { sampling ? ContinuousClock.now : nil }
+
+    /// Counts a strategy call (and records its latency when sampled), then emits its signal:
+    /// the signal's routing is not part of the strategy's latency.
+    @inline(__always)
+    private func finish(_ calls: StrategyCallStats, _ start: ContinuousClock.Instant?, _ signal: Signal?) {
+        if let start { calls.latency.observe(nanoseconds: Self.nanoseconds(since: start)) }
+        if let signal { emit(signal) }
+        calls.calls.increment()
     }
 
     /// Applies one typed event to its symbol's state and runs the strategies subscribed to its kind.
@@ -146,29 +193,53 @@ public final class Engine {
             state.cell.publish(metrics, bids: bids, asks: asks, receiveMs: receiveTimeMs,
                                historySeconds: board.historySeconds)
             onDepthPublished?(state.cell)
-            if let signal = orderbookSkew?.onBook(key: key, bids: bids, asks: asks,
-                                                  eventTimeMs: eventTimeMs) {
-                emit(signal)
+            if orderbookSkew != nil {
+                let start = callStart()
+                finish(skewCalls, start, orderbookSkew!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
             }
-            if let signal = spreadLiquidity?.onBook(key: key, bids: bids, asks: asks,
-                                                    eventTimeMs: eventTimeMs) {
-                emit(signal)
+            if spreadLiquidity != nil {
+                let start = callStart()
+                finish(spreadCalls, start, spreadLiquidity!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
             }
-            if let signal = icebergDetector?.onBook(key: key, bids: bids, asks: asks,
-                                                    eventTimeMs: eventTimeMs) {
-                emit(signal)
+            if icebergDetector != nil {
+                let start = callStart()
+                finish(icebergCalls, start, icebergDetector!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
             }
         case .trade(let trade):
             state.lastTradePrice = trade.price
-            if let signal = tradeMomentum?.onTrade(trade) { emit(signal) }
-            if let signal = btcDominance?.onTrade(trade) { emit(signal) }
-            if let signal = crossExchangeSpread?.onTrade(trade) { emit(signal) }
-            if let signal = onchainMetrics?.onTrade(trade) { emit(signal) }
+            if tradeMomentum != nil {
+                let start = callStart()
+                finish(momentumCalls, start, tradeMomentum!.onTrade(trade))
+            }
+            if btcDominance != nil {
+                let start = callStart()
+                finish(dominanceCalls, start, btcDominance!.onTrade(trade))
+            }
+            if crossExchangeSpread != nil {
+                let start = callStart()
+                finish(crossCalls, start, crossExchangeSpread!.onTrade(trade))
+            }
+            if onchainMetrics != nil {
+                let start = callStart()
+                finish(onchainCalls, start, onchainMetrics!.onTrade(trade))
+            }
         case .ticker(let ticker):
-            if let signal = tickerVelocity?.onTicker(ticker) { emit(signal) }
-            if let signal = btcDominance?.onTicker(ticker) { emit(signal) }
-            if let signal = crossExchangeSpread?.onTicker(ticker) { emit(signal) }
-            if let signal = onchainMetrics?.onTicker(ticker) { emit(signal) }
+            if tickerVelocity != nil {
+                let start = callStart()
+                finish(velocityCalls, start, tickerVelocity!.onTicker(ticker))
+            }
+            if btcDominance != nil {
+                let start = callStart()
+                finish(dominanceCalls, start, btcDominance!.onTicker(ticker))
+            }
+            if crossExchangeSpread != nil {
+                let start = callStart()
+                finish(crossCalls, start, crossExchangeSpread!.onTicker(ticker))
+            }
+            if onchainMetrics != nil {
+                let start = callStart()
+                finish(onchainCalls, start, onchainMetrics!.onTicker(ticker))
+            }
         case .bookTicker:
             break
         }
@@ -184,7 +255,7 @@ public final class Engine {
         stats.feedMessages.increment()
         switch ReferencePriceEvent.parse(payload) {
         case .success(let event):
-            if let signal = crossExchangeSpread?.onReferencePrice(event) { emit(signal) }
+            if crossExchangeSpread != nil { finish(crossCalls, nil, crossExchangeSpread!.onReferencePrice(event)) }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -196,7 +267,7 @@ public final class Engine {
         stats.feedMessages.increment()
         switch OnchainMetricsEvent.parse(payload) {
         case .success(let event):
-            if let signal = onchainMetrics?.onMetrics(event) { emit(signal) }
+            if onchainMetrics != nil { finish(onchainCalls, nil, onchainMetrics!.onMetrics(event)) }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -205,6 +276,7 @@ public final class Engine {
 
     private func emit(_ signal: Signal) {
         stats.signalsGenerated[signal.strategyId]?.increment()
+        stats.signalBreakdown[signal.strategyId]?.record(signal)
         sink.emit(signal)
     }
 
