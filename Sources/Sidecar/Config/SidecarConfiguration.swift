@@ -79,6 +79,11 @@ public struct SidecarConfiguration: Sendable {
         ("STRATEGY_ENABLED_ONCHAIN_METRICS", "false", "Run onchain_metrics (idle until metrics arrive)"),
         ("REFERENCE_PRICES_SUBJECT", "reference.prices", "Other venues' prices {venue,symbol,price,ts} for cross_exchange_spread"),
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
+        ("HEARTBEAT_ENABLED", "true", "Log a heartbeat line with counters and rates every interval"),
+        ("HEARTBEAT_INTERVAL_SECONDS", "60", "Seconds between heartbeat lines"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "10", "Budget of a graceful shutdown (SIGTERM/SIGINT); past it the process exits anyway"),
+        ("READY_MAX_SILENCE_SECONDS", "0", "Not ready when no market-data message arrived for this long; 0 disables the check"),
+        ("LIVENESS_STALL_SECONDS", "10", "/healthz answers 503 when one NATS callback has been processing for longer"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("LOG_FORMAT", "text", "text or json"),
     ]
@@ -108,6 +113,12 @@ public struct SidecarConfiguration: Sendable {
     public var onchainMetricsSubject = "onchain.metrics"
     public var logLevel = "info"
     public var logFormat = LogFormat.text
+    public var heartbeatEnabled = true
+    public var heartbeatIntervalSeconds = 60
+    public var shutdownTimeoutSeconds = 10
+    /// 0: no `recent_message` readiness check.
+    public var readyMaxSilenceSeconds = 0
+    public var livenessStallSeconds = 10
 
     public init() {}
 
@@ -150,6 +161,11 @@ public struct SidecarConfiguration: Sendable {
         engine.strategies = try StrategyEnvironment.settings(from: environment)
         referencePricesSubject = env.string("REFERENCE_PRICES_SUBJECT", referencePricesSubject)
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
+        heartbeatEnabled = try env.bool("HEARTBEAT_ENABLED", heartbeatEnabled)
+        heartbeatIntervalSeconds = try env.int("HEARTBEAT_INTERVAL_SECONDS", heartbeatIntervalSeconds, min: 1, max: 86_400)
+        shutdownTimeoutSeconds = try env.int("SHUTDOWN_TIMEOUT_SECONDS", shutdownTimeoutSeconds, min: 1, max: 3600)
+        readyMaxSilenceSeconds = try env.int("READY_MAX_SILENCE_SECONDS", readyMaxSilenceSeconds, min: 0, max: 86_400)
+        livenessStallSeconds = try env.int("LIVENESS_STALL_SECONDS", livenessStallSeconds, min: 1, max: 3600)
         logLevel = env.string("LOG_LEVEL", logLevel).lowercased()
         guard let format = LogFormat(rawValue: env.string("LOG_FORMAT", "text").lowercased()) else {
             throw ConfigurationError(variable: "LOG_FORMAT", value: env.string("LOG_FORMAT", ""), reason: "use text or json")
@@ -184,6 +200,11 @@ public struct SidecarConfiguration: Sendable {
             ("SIDECAR_ALLOWED_UIDS", allowedUIDs.map(String.init).joined(separator: ",")),
             ("SIDECAR_MAX_FRAME_BYTES", "\(maxFrameBytes)"),
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
+            ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),
+            ("HEARTBEAT_INTERVAL_SECONDS", "\(heartbeatIntervalSeconds)"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "\(shutdownTimeoutSeconds)"),
+            ("READY_MAX_SILENCE_SECONDS", "\(readyMaxSilenceSeconds)"),
+            ("LIVENESS_STALL_SECONDS", "\(livenessStallSeconds)"),
         ]
     }
 
