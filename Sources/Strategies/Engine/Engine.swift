@@ -123,7 +123,7 @@ public final class Engine {
         // One message in `sampleEvery` is timed, with its strategy calls: no clock read otherwise.
         sampleCounter &+= 1
         sampling = sampleCounter % LatencyHistogram.sampleEvery == 0
-        let start: ContinuousClock.Instant? = sampling ? ContinuousClock.now : nil
+        let start = sampling ? Self.monotonicNs() : 0
         defer { sampling = false }
         stats.received.increment()
         stats.lastReceiveTimeMs.set(Int(receiveTimeMs))
@@ -135,31 +135,35 @@ public final class Engine {
         case .ignored(let kind):
             stats.kind(kind).increment()
             stats.processed.increment()
-            if let start { stats.latency(kind).observe(nanoseconds: Self.nanoseconds(since: start)) }
+            if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
         case .event(let event, let kind, let flags):
             stats.kind(kind).increment()
             if flags.contains(.symbolMismatch) { stats.symbolMismatches.increment() }
             process(event, receiveTimeMs: receiveTimeMs)
             stats.processed.increment()
-            if let start { stats.latency(kind).observe(nanoseconds: Self.nanoseconds(since: start)) }
+            if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
         }
     }
 
-    @inline(__always)
-    static func nanoseconds(since start: ContinuousClock.Instant) -> Int {
-        let elapsed = (ContinuousClock.now - start).components
-        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000)
+    private static let clockOrigin = ContinuousClock.now
+
+    /// Monotonic nanoseconds since the first call (never 0). Only read for sampled messages; the
+    /// other messages carry a plain 0, not an optional `Instant` (a resilient type whose copies
+    /// go through value witnesses).
+    static func monotonicNs() -> Int {
+        let elapsed = (ContinuousClock.now - clockOrigin).components
+        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000) &+ 1
     }
 
-    /// The start of a strategy call when this message is sampled.
+    /// The start of a strategy call when this message is sampled, else 0.
     @inline(__always)
-    private func callStart() -> ContinuousClock.Instant? { sampling ? ContinuousClock.now : nil }
+    private func callStart() -> Int { sampling ? Self.monotonicNs() : 0 }
 
     /// Counts a strategy call (and records its latency when sampled), then emits its signal:
     /// the signal's routing is not part of the strategy's latency.
     @inline(__always)
-    private func finish(_ calls: StrategyCallStats, _ start: ContinuousClock.Instant?, _ signal: Signal?) {
-        if let start { calls.latency.observe(nanoseconds: Self.nanoseconds(since: start)) }
+    private func finish(_ calls: StrategyCallStats, _ start: Int, _ signal: Signal?) {
+        if start != 0 { calls.latency.observe(nanoseconds: Self.monotonicNs() - start) }
         if let signal { emit(signal) }
         calls.calls.increment()
     }
@@ -195,50 +199,61 @@ public final class Engine {
             onDepthPublished?(state.cell)
             if orderbookSkew != nil {
                 let start = callStart()
-                finish(skewCalls, start, orderbookSkew!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
+                let signal = orderbookSkew?.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs)
+                finish(skewCalls, start, signal)
             }
             if spreadLiquidity != nil {
                 let start = callStart()
-                finish(spreadCalls, start, spreadLiquidity!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
+                let signal = spreadLiquidity?.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs)
+                finish(spreadCalls, start, signal)
             }
             if icebergDetector != nil {
                 let start = callStart()
-                finish(icebergCalls, start, icebergDetector!.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs))
+                let signal = icebergDetector?.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs)
+                finish(icebergCalls, start, signal)
             }
         case .trade(let trade):
             state.lastTradePrice = trade.price
             if tradeMomentum != nil {
                 let start = callStart()
-                finish(momentumCalls, start, tradeMomentum!.onTrade(trade))
+                let signal = tradeMomentum?.onTrade(trade)
+                finish(momentumCalls, start, signal)
             }
             if btcDominance != nil {
                 let start = callStart()
-                finish(dominanceCalls, start, btcDominance!.onTrade(trade))
+                let signal = btcDominance?.onTrade(trade)
+                finish(dominanceCalls, start, signal)
             }
             if crossExchangeSpread != nil {
                 let start = callStart()
-                finish(crossCalls, start, crossExchangeSpread!.onTrade(trade))
+                let signal = crossExchangeSpread?.onTrade(trade)
+                finish(crossCalls, start, signal)
             }
             if onchainMetrics != nil {
                 let start = callStart()
-                finish(onchainCalls, start, onchainMetrics!.onTrade(trade))
+                let signal = onchainMetrics?.onTrade(trade)
+                finish(onchainCalls, start, signal)
             }
         case .ticker(let ticker):
             if tickerVelocity != nil {
                 let start = callStart()
-                finish(velocityCalls, start, tickerVelocity!.onTicker(ticker))
+                let signal = tickerVelocity?.onTicker(ticker)
+                finish(velocityCalls, start, signal)
             }
             if btcDominance != nil {
                 let start = callStart()
-                finish(dominanceCalls, start, btcDominance!.onTicker(ticker))
+                let signal = btcDominance?.onTicker(ticker)
+                finish(dominanceCalls, start, signal)
             }
             if crossExchangeSpread != nil {
                 let start = callStart()
-                finish(crossCalls, start, crossExchangeSpread!.onTicker(ticker))
+                let signal = crossExchangeSpread?.onTicker(ticker)
+                finish(crossCalls, start, signal)
             }
             if onchainMetrics != nil {
                 let start = callStart()
-                finish(onchainCalls, start, onchainMetrics!.onTicker(ticker))
+                let signal = onchainMetrics?.onTicker(ticker)
+                finish(onchainCalls, start, signal)
             }
         case .bookTicker:
             break
@@ -255,7 +270,10 @@ public final class Engine {
         stats.feedMessages.increment()
         switch ReferencePriceEvent.parse(payload) {
         case .success(let event):
-            if crossExchangeSpread != nil { finish(crossCalls, nil, crossExchangeSpread!.onReferencePrice(event)) }
+            if crossExchangeSpread != nil {
+                let signal = crossExchangeSpread?.onReferencePrice(event)
+                finish(crossCalls, 0, signal)
+            }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -267,7 +285,10 @@ public final class Engine {
         stats.feedMessages.increment()
         switch OnchainMetricsEvent.parse(payload) {
         case .success(let event):
-            if onchainMetrics != nil { finish(onchainCalls, nil, onchainMetrics!.onMetrics(event)) }
+            if onchainMetrics != nil {
+                let signal = onchainMetrics?.onMetrics(event)
+                finish(onchainCalls, 0, signal)
+            }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
