@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(name: "StrategiesTests", dependencies: ["Strategies"]),
         .testTarget(
             name: "SidecarTests",
-            dependencies: ["Sidecar", "Strategies", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Sidecar", "Strategies", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

@@ -50,6 +50,7 @@ struct RealtimeSidecarCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "realtime-sidecar")
         let runtime = try SidecarRuntime(configuration: configuration, logger: logger)
+        runtime.exitProcessOnShutdownTimeout = true
         try await runtime.run()
         NATSLibrary.shutdown(timeoutMs: 2000)
     }

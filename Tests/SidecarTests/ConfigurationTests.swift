@@ -20,6 +20,25 @@ struct ConfigurationTests {
         #expect(configuration.engine.strategies.parameters.isEmpty)
     }
 
+    @Test("operations variables: heartbeat on every 60 s, 10 s shutdown budget and stall limit, silence check off; parsed and bounded")
+    func operationsVariables() throws {
+        let defaults = try SidecarConfiguration(environment: [:])
+        #expect(defaults.heartbeatEnabled && defaults.heartbeatIntervalSeconds == 60)
+        #expect(defaults.shutdownTimeoutSeconds == 10 && defaults.livenessStallSeconds == 10)
+        #expect(defaults.readyMaxSilenceSeconds == 0)
+        let set = try SidecarConfiguration(environment: [
+            "HEARTBEAT_ENABLED": "false", "HEARTBEAT_INTERVAL_SECONDS": "15", "SHUTDOWN_TIMEOUT_SECONDS": "25",
+            "READY_MAX_SILENCE_SECONDS": "30", "LIVENESS_STALL_SECONDS": "5",
+        ])
+        #expect(!set.heartbeatEnabled && set.heartbeatIntervalSeconds == 15)
+        #expect(set.shutdownTimeoutSeconds == 25 && set.readyMaxSilenceSeconds == 30 && set.livenessStallSeconds == 5)
+        #expect(set.effectiveValues.contains { $0 == ("SHUTDOWN_TIMEOUT_SECONDS", "25") })
+        for (name, value) in [("HEARTBEAT_INTERVAL_SECONDS", "0"), ("SHUTDOWN_TIMEOUT_SECONDS", "0"),
+                              ("LIVENESS_STALL_SECONDS", "0"), ("READY_MAX_SILENCE_SECONDS", "-1")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try SidecarConfiguration(environment: [name: value]) }
+        }
+    }
+
     @Test("NATS_CONSUMER_TOPIC takes subjects tagged with their venue")
     func venueTaggedSubjects() throws {
         let configuration = try SidecarConfiguration(environment: [
@@ -106,7 +125,8 @@ struct ConfigurationTests {
                      "STRATEGY_ENABLED_ORDERBOOK_SKEW", "STRATEGY_ENABLED_TRADE_MOMENTUM", "STRATEGY_ENABLED_TICKER_VELOCITY",
                      "STRATEGY_ENABLED_SPREAD_LIQUIDITY", "STRATEGY_ENABLED_ICEBERG_DETECTOR",
                      "STRATEGY_ENABLED_BTC_DOMINANCE", "STRATEGY_ENABLED_CROSS_EXCHANGE_SPREAD",
-                     "STRATEGY_ENABLED_ONCHAIN_METRICS", "LOG_FORMAT"] {
+                     "STRATEGY_ENABLED_ONCHAIN_METRICS", "LOG_FORMAT", "HEARTBEAT_ENABLED", "HEARTBEAT_INTERVAL_SECONDS",
+                     "SHUTDOWN_TIMEOUT_SECONDS", "READY_MAX_SILENCE_SECONDS", "LIVENESS_STALL_SECONDS"] {
             #expect(declared.contains(name))
             #expect(throws: ConfigurationError.self, "\(name) is not read") {
                 try SidecarConfiguration(environment: [name: "-not-a-value-"])

@@ -149,6 +149,24 @@ struct IngestIntegrationTests {
         try publisher.flush(timeoutMs: 5000)
         try await waitUntil("200 messages processed", timeout: 15) { sidecar.runtime.stats.processed.value == 200 }
         publisher.close(drainTimeoutMs: 1000)
+
+        // The server goes away and comes back: each disconnect and reconnect is counted.
+        func nats() async throws -> [String: Any] {
+            try #require(try await sidecar.getJSON("/api/v1/stats").object["nats"] as? [String: Any])
+        }
+        #expect(try await nats()["disconnects"] as? Int == 0)
+        #expect(try await nats()["reconnects"] as? Int == 0)
+        try await offloaded { server.stop() }
+        try await waitUntil("503 while NATS is down", timeout: 15) { try await sidecar.get("/ready").status == 503 }
+        #expect(try await nats()["disconnects"] as? Int == 1)
+        try await offloaded { try server.start() }
+        try await waitUntil("ready after NATS is back", timeout: 20) { try await sidecar.get("/ready").status == 200 }
+        let counters = try await nats()
+        #expect(counters["reconnects"] as? Int == 1 && counters["disconnects"] as? Int == 1, "\(counters)")
+        let metrics = try PrometheusText(try await sidecar.get("/metrics").text)
+        #expect(metrics.value("realtime_nats_disconnects_total") == 1)
+        #expect(metrics.value("realtime_nats_reconnects_total") == 1)
+        #expect(metrics.value("realtime_nats_connected") == 1)
         try await sidecar.stop()
     }
 

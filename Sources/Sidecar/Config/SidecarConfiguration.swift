@@ -81,6 +81,11 @@ public struct SidecarConfiguration: Sendable {
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
         ("CONFIG_STORE", "file:/var/lib/realtime-sidecar/config", "Runtime strategy config store: file:<dir>, nats-kv:<bucket> or memory"),
         ("CONFIG_RETRY_SECONDS", "5", "Retry interval while the config store is unavailable"),
+        ("HEARTBEAT_ENABLED", "true", "Log a heartbeat line with counters and rates every interval"),
+        ("HEARTBEAT_INTERVAL_SECONDS", "60", "Seconds between heartbeat lines"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "10", "Budget of a graceful shutdown (SIGTERM/SIGINT); past it the process exits anyway"),
+        ("READY_MAX_SILENCE_SECONDS", "0", "Not ready when no market-data message arrived for this long; 0 disables the check"),
+        ("LIVENESS_STALL_SECONDS", "10", "/healthz answers 503 when one NATS callback has been processing for longer"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("LOG_FORMAT", "text", "text or json"),
     ]
@@ -112,6 +117,12 @@ public struct SidecarConfiguration: Sendable {
     public var logFormat = LogFormat.text
     public var configStore = ConfigStoreLocation.file("/var/lib/realtime-sidecar/config")
     public var configRetrySeconds = 5.0
+    public var heartbeatEnabled = true
+    public var heartbeatIntervalSeconds = 60
+    public var shutdownTimeoutSeconds = 10
+    /// 0: no `recent_message` readiness check.
+    public var readyMaxSilenceSeconds = 0
+    public var livenessStallSeconds = 10
 
     public init() {}
 
@@ -156,6 +167,11 @@ public struct SidecarConfiguration: Sendable {
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
         configStore = try ConfigStoreLocation(parsing: env.string("CONFIG_STORE", configStore.description))
         configRetrySeconds = try env.double("CONFIG_RETRY_SECONDS", configRetrySeconds, range: 0.1...3600)
+        heartbeatEnabled = try env.bool("HEARTBEAT_ENABLED", heartbeatEnabled)
+        heartbeatIntervalSeconds = try env.int("HEARTBEAT_INTERVAL_SECONDS", heartbeatIntervalSeconds, min: 1, max: 86_400)
+        shutdownTimeoutSeconds = try env.int("SHUTDOWN_TIMEOUT_SECONDS", shutdownTimeoutSeconds, min: 1, max: 3600)
+        readyMaxSilenceSeconds = try env.int("READY_MAX_SILENCE_SECONDS", readyMaxSilenceSeconds, min: 0, max: 86_400)
+        livenessStallSeconds = try env.int("LIVENESS_STALL_SECONDS", livenessStallSeconds, min: 1, max: 3600)
         logLevel = env.string("LOG_LEVEL", logLevel).lowercased()
         guard let format = LogFormat(rawValue: env.string("LOG_FORMAT", "text").lowercased()) else {
             throw ConfigurationError(variable: "LOG_FORMAT", value: env.string("LOG_FORMAT", ""), reason: "use text or json")
@@ -192,6 +208,11 @@ public struct SidecarConfiguration: Sendable {
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
             ("CONFIG_STORE", configStore.description),
             ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
+            ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),
+            ("HEARTBEAT_INTERVAL_SECONDS", "\(heartbeatIntervalSeconds)"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "\(shutdownTimeoutSeconds)"),
+            ("READY_MAX_SILENCE_SECONDS", "\(readyMaxSilenceSeconds)"),
+            ("LIVENESS_STALL_SECONDS", "\(livenessStallSeconds)"),
         ]
     }
 

@@ -21,6 +21,26 @@ public struct HTTPAPIContext: Sendable {
     public var socketStats: SocketStats?
     /// Runtime strategy configuration; nil serves no config API.
     public var config: StrategyConfigService?
+    /// The readiness checks; nil: NATS connected and subscribed only.
+    public var readiness: Readiness?
+    /// Liveness of the ingest thread; nil: always live.
+    public var liveness: (@Sendable () -> CheckResult)?
+    /// `/metrics`; nil: not served.
+    public var metrics: MetricsExporter?
+    /// Connection counters of the NATS client (disconnects, reconnects).
+    public var natsCounters: @Sendable () -> NATSClientStats = { NATSClientStats() }
+
+    /// The readiness checks, evaluated now.
+    public func evaluateReadiness() -> Readiness.Evaluation {
+        if let readiness { return readiness.evaluate() }
+        let fallback = Readiness([
+            ReadinessCheck(name: "nats_connected") { natsConnected() ? .ok("connected") : .failed("not connected") },
+            ReadinessCheck(name: "nats_subscribed") { ingestReady() ? .ok("subscribed") : .failed("not subscribed") },
+        ])
+        return fallback.evaluate()
+    }
+
+    public func evaluateLiveness() -> CheckResult { liveness?() ?? .ok("ingest thread responsive") }
 }
 
 enum HTTPAPI {
@@ -31,32 +51,40 @@ enum HTTPAPI {
     static func routes(_ api: HTTPAPIContext) -> RouteTable {
         let router = RouteTable()
         router.get("/healthz") { _, _ in
-            json(.object([
-                ("status", .string("healthy")),
+            let live = api.evaluateLiveness()
+            var fields: [(String, JSONValue)] = [("status", .string(live.ok ? "healthy" : "unhealthy"))]
+            if !live.ok { fields.append(("reason", .string(live.detail))) }
+            fields += [
+                ("checks", .object([
+                    ("ingest_thread", .object([("ok", .bool(live.ok)), ("detail", .string(live.detail))])),
+                ])),
                 ("uptime_seconds", .double(Double(WallClock.nowMs() - api.startedAtMs) / 1000)),
                 ("version", .string(api.serviceVersion)),
-            ]))
+            ]
+            return json(.object(fields), status: live.ok ? .ok : .serviceUnavailable)
         }
         router.get("/ready") { _, _ in
-            let subscribed = api.ingestReady()
-            let connected = api.natsConnected()
-            let ready = subscribed && connected
-            var checks: [(String, JSONValue)] = [
-                ("nats_connected", .bool(connected)),
-                ("nats_subscribed", .bool(subscribed)),
-            ]
-            // Reported, not required: with the store down the sidecar trades on environment and defaults.
-            if let status = api.config?.status {
-                checks.append(("config", .object([
-                    ("store", .string(status.store)),
-                    ("state", .string(status.state.rawValue)),
-                    ("reason", status.reason.map { .string($0) } ?? .null),
-                ])))
-            }
+            let evaluation = api.evaluateReadiness()
             return json(.object([
-                ("ready", .bool(ready)),
-                ("checks", .object(checks)),
-            ]), status: ready ? .ok : .serviceUnavailable)
+                ("ready", .bool(evaluation.ready)),
+                ("shutting_down", .bool(evaluation.shuttingDown)),
+                ("checks", .object(evaluation.results.map { check in
+                    (check.name, .object([
+                        ("ok", .bool(check.result.ok)),
+                        ("required", .bool(check.required)),
+                        ("detail", .string(check.result.detail)),
+                    ]))
+                })),
+            ]), status: evaluation.ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            guard let metrics = api.metrics else {
+                return json(.object([("error", .string("metrics are not enabled"))]), status: .notFound)
+            }
+            let body = metrics.scrape()
+            var headers = HTTPFields()
+            headers[.contentType] = MetricsExporter.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("/api/v1/stats") { _, _ in json(statsJSON(api)) }
         router.get("/") { _, _ in
@@ -145,7 +173,7 @@ enum HTTPAPI {
 
     /// What `/` lists.
     static let endpoints: [(String, String)] = [
-        ("health", "/healthz"), ("readiness", "/ready"), ("info", "/info"), ("stats", "/api/v1/stats"),
+        ("health", "/healthz"), ("readiness", "/ready"), ("metrics", "/metrics"), ("info", "/info"), ("stats", "/api/v1/stats"),
         ("depth", "/api/v1/metrics/depth/{symbol}"), ("pressure", "/api/v1/metrics/pressure/{symbol}?timeframe=1m|5m|15m"),
         ("summary", "/api/v1/metrics/summary"), ("all_depth", "/api/v1/metrics/all"),
         ("configuration_api", "/api/v1/strategies"), ("openapi_spec", "/openapi.json"),
@@ -218,6 +246,7 @@ enum HTTPAPI {
                 ("published", counters(s.signalsPublished)),
                 ("below_min_confidence", .int(s.signalsBelowConfidence.value)),
                 ("publish_errors", .int(s.publishErrors.value)),
+                ("lost", .int(s.signalsLost.value)),
                 ("feed_messages", .int(s.feedMessages.value)),
                 ("feed_rejected", .int(s.feedRejected.value)),
                 ("last_sequence", .int(Int64(api.signalLog.lastSequence))),
@@ -227,10 +256,15 @@ enum HTTPAPI {
                 ("evicted", .int(s.symbolsEvicted.value)),
                 ("expired", .int(s.symbolsExpired.value)),
             ])),
-            ("nats", .object([
-                ("connected", .bool(api.natsConnected())),
-                ("subscribed", .bool(api.ingestReady())),
-            ])),
+            ("nats", { () -> JSONValue in
+                let counters = api.natsCounters()
+                return .object([
+                    ("connected", .bool(api.natsConnected())),
+                    ("subscribed", .bool(api.ingestReady())),
+                    ("disconnects", .int(Int(clamping: counters.disconnects))),
+                    ("reconnects", .int(Int(clamping: counters.reconnects))),
+                ])
+            }()),
             ("socket", api.socketStats.map { socket in
                 .object([
                     ("clients", .int(socket.clients.value)),

@@ -10,6 +10,7 @@ enum OpenAPIDocument {
         var body: JSONValue? = nil
         /// Status code → response schema.
         var responses: [(String, String, JSONValue)]
+        var contentType = "application/json"
     }
 
     static let envelopeErrors: [(String, String, JSONValue)] = [
@@ -67,6 +68,9 @@ enum OpenAPIDocument {
             Operation(method: "GET", path: "/info", summary: "Version, effective configuration (secrets redacted), strategies",
                       tag: "service", responses: ok("Info")),
             Operation(method: "GET", path: "/openapi.json", summary: "This document", tag: "service", responses: ok("OpenAPI 3")),
+            Operation(method: "GET", path: "/metrics", summary: "Prometheus metrics (text format 0.0.4)", tag: "health",
+                      responses: [("200", "Metrics", .object([("type", .string("string"))]))],
+                      contentType: "text/plain"),
             Operation(method: "GET", path: "/api/v1/stats", summary: "Ingest, signal, symbol, NATS and socket counters",
                       tag: "stats", responses: ok("Counters")),
             Operation(method: "GET", path: "/api/v1/metrics/depth/{symbol}", summary: "Depth metrics of one symbol",
@@ -156,7 +160,7 @@ enum OpenAPIDocument {
             }
             operation.append(("responses", .object(op.responses.map { code, description, schema in
                 (code, .object([("description", .string(description)),
-                                ("content", .object([("application/json", .object([("schema", schema)]))]))]))
+                                ("content", .object([(op.contentType, .object([("schema", schema)]))]))]))
             })))
             let entry = (op.method.lowercased(), JSONValue.object(operation))
             if let i = paths.firstIndex(where: { $0.0 == op.path }) { paths[i].1.append(entry) } else { paths.append((op.path, [entry])) }

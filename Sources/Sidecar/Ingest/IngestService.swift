@@ -20,6 +20,10 @@ public final class IngestService: Service, @unchecked Sendable {
     private let logger: Logger
     private let subscriptions = Mutex<[NATSSubscription]>([])
     private let subscribed = Atomic<Bool>(false)
+    /// Liveness of the delivery thread: when the current callback entered processing.
+    public let watch = IngestWatch()
+    /// Total time the subscriptions get to drain at shutdown.
+    private let drainBudgetMs: Int64
 
     public init(client: NATSClient, engine: Engine, configuration: SidecarConfiguration, logger: Logger) {
         self.client = client
@@ -31,6 +35,9 @@ public final class IngestService: Service, @unchecked Sendable {
         self.pendingMessagesLimit = configuration.pendingMessagesLimit
         self.pendingBytesLimit = configuration.pendingBytesLimit
         self.logger = logger
+        // 40 % of the shutdown budget for draining (libnats may overrun a drain by up to 1 s);
+        // the rest is for flushing, the socket's goodbyes and closing the connection.
+        self.drainBudgetMs = max(Int64(configuration.shutdownTimeoutSeconds) * 400, 200)
     }
 
     /// Subscribed to every subject and connected: ready to process.
@@ -44,6 +51,7 @@ public final class IngestService: Service, @unchecked Sendable {
 
     public func subscribe() throws {
         let engine = self.engine
+        let watch = self.watch
         var created: [NATSSubscription] = []
         for subject in subjects {
             let venue = subject.venue
@@ -51,7 +59,9 @@ public final class IngestService: Service, @unchecked Sendable {
                 subject: subject.subject, queueGroup: queueGroup,
                 pendingMessageLimit: pendingMessagesLimit, pendingByteLimit: pendingBytesLimit
             ) { _, payload in
+                watch.enter()
                 engine.ingest(payload, subjectVenue: venue, receiveTimeMs: WallClock.nowMs())
+                watch.exit()
             }
             created.append(subscription)
             logger.info("subscribed", metadata: ["subject": "\(subject.subject)",
@@ -61,13 +71,17 @@ public final class IngestService: Service, @unchecked Sendable {
         // The external feeds share the delivery thread, so strategies stay single-writer.
         if engine.consumesReferencePrices {
             created.append(try client.subscribe(subject: referencePricesSubject) { _, payload in
+                watch.enter()
                 engine.ingestReferencePrice(payload)
+                watch.exit()
             })
             logger.info("subscribed", metadata: ["subject": "\(referencePricesSubject)", "feed": "reference prices"])
         }
         if engine.consumesOnchainMetrics {
             created.append(try client.subscribe(subject: onchainMetricsSubject) { _, payload in
+                watch.enter()
                 engine.ingestOnchainMetrics(payload)
+                watch.exit()
             })
             logger.info("subscribed", metadata: ["subject": "\(onchainMetricsSubject)", "feed": "on-chain metrics"])
         }
@@ -80,14 +94,39 @@ public final class IngestService: Service, @unchecked Sendable {
         try? await gracefulShutdown()
         subscribed.store(false, ordering: .relaxed)
         let current = subscriptions.withLock { $0 }
-        for subscription in current {
-            do {
-                try subscription.drain(timeoutMs: 2000)
-            } catch {
-                logger.warning("subscription drain failed", metadata: ["subject": "\(subscription.subject)", "error": "\(error)"])
+        let budget = drainBudgetMs
+        let logger = self.logger
+        let client = self.client
+        // Draining and flushing block on libnats (bounded): off the cooperative pool, which the
+        // HTTP handlers still need while the sidecar reports not ready.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                let started = CoarseClock.nowMs()
+                let perSubscription = max(budget / Int64(max(current.count, 1)), 100)
+                // Draining and flushing need the server; while disconnected libnats would sit on
+                // them until their timeouts, so the connection's close discards instead.
+                guard client.isConnected else {
+                    logger.warning("nats not connected at shutdown: pending messages and buffered publishes are dropped")
+                    continuation.resume()
+                    return
+                }
+                for subscription in current {
+                    do {
+                        try subscription.drain(timeoutMs: perSubscription)
+                    } catch {
+                        logger.warning("subscription drain failed", metadata: ["subject": "\(subscription.subject)", "error": "\(error)"])
+                    }
+                }
+                // Publishes of signals produced while draining.
+                do {
+                    try client.flush(timeoutMs: min(max(budget / 4, 100), 1000))
+                } catch {
+                    logger.warning("flush at shutdown failed", metadata: ["error": "\(error)"])
+                }
+                logger.info("nats subscriptions drained", metadata: ["ms": "\(CoarseClock.nowMs() - started)"])
+                continuation.resume()
             }
         }
-        try? client.flush(timeoutMs: 2000)
         logger.info("ingest stopped", metadata: ["received": "\(engine.stats.received.value)"])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -22,10 +23,22 @@ public final class SidecarRuntime: @unchecked Sendable {
     public let socketStats = SocketStats()
     /// Runtime strategy configuration (overrides, audit, rollback) over `CONFIG_STORE`.
     public let config: StrategyConfigService
+    /// `/ready`'s checks; other components may register more (e.g. the config store's `config`).
+    public let readiness: Readiness
+    /// `/metrics`.
+    public let metrics: MetricsExporter
+    /// When the runtime was built (wall clock, ms since the epoch).
+    public let startedAtMs: Int64
+    /// The executable sets this: when a graceful shutdown overruns `SHUTDOWN_TIMEOUT_SECONDS`
+    /// (plus a second), log and exit the process with status 1. Tests leave it off.
+    public var exitProcessOnShutdownTimeout = false
     private let engine: Engine
     private let router: SignalRouter
     private let logger: Logger
     private let group = Mutex<ServiceGroup?>(nil)
+    private let socketServer = Mutex<SocketServer?>(nil)
+    /// Monotonic ms when the graceful shutdown began; 0 before.
+    private let shutdownStartedMs = Atomic<Int64>(0)
 
     public init(configuration: SidecarConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -40,10 +53,16 @@ public final class SidecarRuntime: @unchecked Sendable {
         options.name = configuration.connectionName
         options.reconnectBufferBytes = configuration.reconnectBufferBytes
         let connectionLogger = logger
+        let connectionEvents = ConnectionEventCounts()
         client = try NATSClient(options: options) { event in
             switch event {
-            case .connected, .reconnected: connectionLogger.info("nats \(event)")
-            case .disconnected, .closed: connectionLogger.warning("nats \(event)")
+            case .connected: connectionLogger.info("nats connected")
+            case .reconnected:
+                connectionLogger.info("nats reconnected", metadata: ["reconnects": "\(connectionEvents.reconnected())"])
+            case .disconnected:
+                connectionLogger.warning("nats disconnected: publishes go to the reconnect buffer until reconnected",
+                                         metadata: ["disconnects": "\(connectionEvents.disconnected())"])
+            case .closed: connectionLogger.info("nats connection closed")
             case .error(let text): connectionLogger.warning("nats error", metadata: ["error": "\(text)"])
             case .slowConsumer: break  // counted; logging each drop would flood
             }
@@ -68,6 +87,43 @@ public final class SidecarRuntime: @unchecked Sendable {
         config = StrategyConfigService(store: store, settings: configuration.engine.strategies,
                                        mailbox: engine.configMailbox, retrySeconds: configuration.configRetrySeconds,
                                        logger: logger)
+
+        startedAtMs = WallClock.nowMs()
+        let ingest = self.ingest
+        let client = self.client
+        let stats = self.stats
+        readiness = Readiness([
+            ReadinessCheck(name: "nats_connected") { client.isConnected ? .ok("connected") : .failed("not connected to NATS") },
+            ReadinessCheck(name: "nats_subscribed") {
+                ingest.isSubscribed ? .ok("subscribed to \(configuration.consumerSubjects.map(\.subject).joined(separator: ","))")
+                    : .failed("not subscribed")
+            },
+            // Reported, not required: with its store down the sidecar trades on environment and
+            // defaults, so readiness does not depend on it.
+            ReadinessCheck(name: "config", required: false) { [config] in
+                let status = config.status
+                switch status.state {
+                case .ready: return .ok("\(status.store) loaded")
+                case .loading: return .failed("\(status.store) loading")
+                case .degraded: return .failed("degraded: \(status.reason ?? "unavailable"); running on environment and defaults")
+                }
+            },
+        ])
+        if configuration.readyMaxSilenceSeconds > 0 {
+            let limitMs = Int64(configuration.readyMaxSilenceSeconds) * 1000
+            readiness.register(name: "recent_message") {
+                let last = Int64(stats.lastReceiveTimeMs.value)
+                guard last > 0 else { return .failed("no market-data message received yet") }
+                let silentMs = WallClock.nowMs() - last
+                let text = String(format: "last message %.1f s ago", Double(silentMs) / 1000)
+                    + " (limit \(configuration.readyMaxSilenceSeconds) s)"
+                return silentMs <= limitMs ? .ok(text) : .failed(text)
+            }
+        }
+        metrics = MetricsExporter(sources: MetricsSources(
+            stats: stats, socketStats: configuration.socketPath == nil ? nil : socketStats,
+            natsConnected: { client.isConnected }, natsCounters: { client.stats },
+            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs))
     }
 
     /// The venue APIs use when none is given: the first configured subject's tag, else spot.
@@ -85,18 +141,24 @@ public final class SidecarRuntime: @unchecked Sendable {
     func httpContext() -> HTTPAPIContext {
         let ingest = self.ingest
         let client = self.client
-        return HTTPAPIContext(
+        let stallLimitMs = Int64(configuration.livenessStallSeconds) * 1000
+        var api = HTTPAPIContext(
             board: board, stats: stats, signalLog: signalLog, defaultVenue: defaultVenue,
             serviceVersion: Self.version, strategies: configuration.engine.enabledStrategyIds,
             ingestReady: { ingest.isReady }, natsConnected: { client.isConnected },
             slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs,
             effectiveConfiguration: configuration.effectiveValues, socketStats: socketStats, config: config)
+        api.readiness = readiness
+        api.liveness = { ingest.watch.liveness(limitMs: stallLimitMs) }
+        api.metrics = metrics
+        api.natsCounters = { client.stats }
+        return api
     }
 
-    private let startedAtMs = WallClock.nowMs()
-
-    /// Runs until a shutdown signal (or task cancellation), then shuts down gracefully:
-    /// not ready, HTTP stops, NATS subscriptions drain, publishes flush, connection closes.
+    /// Runs until a shutdown signal (or task cancellation), then shuts down gracefully within
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: not ready and no new socket connections, heartbeat stops,
+    /// NATS subscriptions drain and publishes flush, socket clients get Goodbye, HTTP stops,
+    /// the connection closes.
     /// `onHTTPBound` receives the bound HTTP port (useful with port 0); `onSocketBound` the
     /// socket path once it accepts connections.
     public func run(shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
@@ -114,9 +176,14 @@ public final class SidecarRuntime: @unchecked Sendable {
                 onHTTPBound(port)
             },
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: ingest), .init(service: app)]
+        // Graceful shutdown runs in reverse order: the sentinel (not ready, stop accepting
+        // socket connections), the heartbeat, ingest (drain the subscriptions, flush publishes),
+        // the socket server (Goodbye to every client, remove the file), HTTP last, so `/ready`
+        // answers 503 throughout.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        var socket: SocketServer?
         if let path = configuration.socketPath {
-            let socket = SocketServer(
+            let server = SocketServer(
                 configuration: SocketServerConfiguration(path: path, mode: configuration.socketMode,
                                                          allowedUIDs: configuration.allowedUIDs,
                                                          maxFrameBytes: configuration.maxFrameBytes,
@@ -124,12 +191,24 @@ public final class SidecarRuntime: @unchecked Sendable {
                 context: SocketContext(api: api, socketStats: socketStats, venues: venues,
                                        maxFrameBytes: configuration.maxFrameBytes),
                 hub: socketHub, logger: logger, onBound: onSocketBound)
-            services.append(.init(service: socket))
+            services.append(.init(service: server))
+            readiness.register(name: "socket_listening") {
+                server.isListening ? .ok("listening on \(path)") : .failed("not listening on \(path)")
+            }
+            socket = server
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: shutdownSignals,
-            logger: logger))
+        socketServer.withLock { $0 = socket }
+        services.append(.init(service: ingest))
+        if configuration.heartbeatEnabled {
+            services.append(.init(service: HeartbeatService(stats: stats, intervalSeconds: configuration.heartbeatIntervalSeconds,
+                                                            logger: logger)))
+        }
+        services.append(.init(service: ShutdownSentinel { [weak self] in await self?.beginShutdown() }))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: shutdownSignals,
+                                                           logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownTimeoutSeconds)
+        groupConfiguration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
         self.group.withLock { $0 = group }
         logger.info("realtime-sidecar starting", metadata: [
             "version": "\(Self.version)",
@@ -139,19 +218,74 @@ public final class SidecarRuntime: @unchecked Sendable {
         do {
             try await group.run()
         } catch {
+            logger.error("service group stopped with an error", metadata: ["error": "\(error)"])
             config.close()
+            closeClient()
             throw error
         }
         // Before the connection goes: a nats-kv store's watcher and bucket live on it.
         config.close()
-        client.close(drainTimeoutMs: 2000)
-        logger.info("realtime-sidecar stopped")
+        closeClient()
+        let started = shutdownStartedMs.load(ordering: .relaxed)
+        logger.info("realtime-sidecar stopped", metadata: [
+            "shutdown_ms": "\(started > 0 ? CoarseClock.nowMs() - started : 0)",
+        ])
+    }
+
+    /// Closes the NATS connection within what is left of the shutdown budget (at most 2 s).
+    private func closeClient() {
+        let started = shutdownStartedMs.load(ordering: .relaxed)
+        let budgetMs = Int64(configuration.shutdownTimeoutSeconds) * 1000
+        let remaining = started > 0 ? budgetMs - (CoarseClock.nowMs() - started) : 2000
+        client.close(drainTimeoutMs: min(max(remaining, 100), 2000))
+    }
+
+    /// The first step of a graceful shutdown (SIGTERM, SIGINT or `shutdown()`): not ready from
+    /// now on, and no new socket connections.
+    private func beginShutdown() async {
+        let now = CoarseClock.nowMs()
+        guard shutdownStartedMs.compareExchange(expected: 0, desired: now, ordering: .relaxed).exchanged else { return }
+        readiness.beginShutdown()
+        logger.info("graceful shutdown: not ready; draining", metadata: [
+            "timeout_seconds": "\(configuration.shutdownTimeoutSeconds)",
+        ])
+        if exitProcessOnShutdownTimeout {
+            let logger = self.logger
+            let timeout = configuration.shutdownTimeoutSeconds
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeout + 1)) {
+                logger.critical("graceful shutdown did not finish within SHUTDOWN_TIMEOUT_SECONDS; exiting",
+                                metadata: ["timeout_seconds": "\(timeout)"])
+                exit(1)
+            }
+        }
+        await socketServer.withLock({ $0 })?.stopAccepting()
     }
 
     /// Starts the same graceful shutdown a SIGTERM does.
     public func shutdown() async {
         guard let group = group.withLock({ $0 }) else { return }
         await group.triggerGracefulShutdown()
+    }
+}
+
+/// Counts connection events for the log lines (libnats' own counters are read for metrics).
+private final class ConnectionEventCounts: Sendable {
+    private let disconnects = Atomic<Int>(0)
+    private let reconnects = Atomic<Int>(0)
+    func disconnected() -> Int { disconnects.add(1, ordering: .relaxed).newValue }
+    func reconnected() -> Int { reconnects.add(1, ordering: .relaxed).newValue }
+}
+
+/// The last service of the group, so the first to hear of a graceful shutdown: it runs the
+/// shutdown's first step before the other services stop.
+private final class ShutdownSentinel: Service, Sendable {
+    private let onShutdown: @Sendable () async -> Void
+
+    init(onShutdown: @escaping @Sendable () async -> Void) { self.onShutdown = onShutdown }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await onShutdown()
     }
 }
 

@@ -60,8 +60,10 @@ public final class SignalPublisher: @unchecked Sendable {
                                headers: [("Nats-Msg-Id", TradeEngineSignalEncoder.signalId(signal))])
             stats.signalsPublished[signal.strategyId]?.increment()
         } catch {
-            // Publishes while disconnected go to the reconnect buffer; this is the overflow path.
+            // Publishes while disconnected go to the reconnect buffer; this is the overflow path
+            // (NATS_INSUFFICIENT_BUFFER), or a closed connection: either way the signal is lost.
             stats.publishErrors.increment()
+            stats.signalsLost.increment()
             if errorLogBudget.allow() {
                 logger.warning("signal publish failed", metadata: ["error": "\(error)", "strategy": "\(signal.strategyId)",
                                                                  "symbol": "\(signal.key.symbol)"])

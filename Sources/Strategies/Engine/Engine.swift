@@ -57,6 +57,18 @@ public final class Engine {
     private var onchainMetrics: StrategySlot<OnchainMetrics>?
     private var tick: UInt64 = 0
     private var watermarkMs: Int64 = 0
+    /// Counts ingested messages for latency sampling; `sampling` is true while one is timed.
+    private var sampleCounter: UInt64 = 0
+    private var sampling = false
+    // Call counters and latency of each strategy (shared with readers through `IngestStats`).
+    private let skewCalls: StrategyCallStats
+    private let spreadCalls: StrategyCallStats
+    private let icebergCalls: StrategyCallStats
+    private let momentumCalls: StrategyCallStats
+    private let velocityCalls: StrategyCallStats
+    private let dominanceCalls: StrategyCallStats
+    private let crossCalls: StrategyCallStats
+    private let onchainCalls: StrategyCallStats
     /// Sweep for expired symbols every this many messages: cheap, and bounded work per message.
     private static let sweepInterval: UInt64 = 4096
 
@@ -78,6 +90,15 @@ public final class Engine {
         btcDominance = make(BTCDominance.self)
         crossExchangeSpread = make(CrossExchangeSpread.self)
         onchainMetrics = make(OnchainMetrics.self)
+        func calls(_ id: String) -> StrategyCallStats { stats.strategyCalls[id] ?? StrategyCallStats() }
+        skewCalls = calls(OrderbookSkew.id)
+        spreadCalls = calls(SpreadLiquidity.id)
+        icebergCalls = calls(IcebergDetector.id)
+        momentumCalls = calls(TradeMomentum.id)
+        velocityCalls = calls(TickerVelocity.id)
+        dominanceCalls = calls(BTCDominance.id)
+        crossCalls = calls(CrossExchangeSpread.id)
+        onchainCalls = calls(OnchainMetrics.id)
         symbols.reserveCapacity(min(configuration.maxSymbols, 4096))
         recent.initialize(repeating: nil)
     }
@@ -124,6 +145,11 @@ public final class Engine {
 
     /// Parses and processes one NATS payload. Never throws: bad input is counted by reason.
     public func ingest(_ payload: UnsafeRawBufferPointer, subjectVenue: Venue?, receiveTimeMs: Int64) {
+        // One message in `sampleEvery` is timed, with its strategy calls: no clock read otherwise.
+        sampleCounter &+= 1
+        sampling = sampleCounter % LatencyHistogram.sampleEvery == 0
+        let start = sampling ? Self.monotonicNs() : 0
+        defer { sampling = false }
         stats.received.increment()
         stats.lastReceiveTimeMs.set(Int(receiveTimeMs))
         switch parser.parse(payload, subjectVenue: subjectVenue, receiveTimeMs: receiveTimeMs) {
@@ -134,12 +160,37 @@ public final class Engine {
         case .ignored(let kind):
             stats.kind(kind).increment()
             stats.processed.increment()
+            if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
         case .event(let event, let kind, let flags):
             stats.kind(kind).increment()
             if flags.contains(.symbolMismatch) { stats.symbolMismatches.increment() }
             process(event, receiveTimeMs: receiveTimeMs)
             stats.processed.increment()
+            if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
         }
+    }
+
+    private static let clockOrigin = ContinuousClock.now
+
+    /// Monotonic nanoseconds since the first call (never 0). Only read for sampled messages; the
+    /// other messages carry a plain 0, not an optional `Instant` (a resilient type whose copies
+    /// go through value witnesses).
+    static func monotonicNs() -> Int {
+        let elapsed = (ContinuousClock.now - clockOrigin).components
+        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000) &+ 1
+    }
+
+    /// The start of a strategy call when this message is sampled, else 0.
+    @inline(__always)
+    private func callStart() -> Int { sampling ? Self.monotonicNs() : 0 }
+
+    /// Counts a strategy call (and records its latency when sampled), then emits its signal:
+    /// the signal's routing is not part of the strategy's latency.
+    @inline(__always)
+    private func finish(_ calls: StrategyCallStats, _ start: Int, _ signal: Signal?) {
+        if start != 0 { calls.latency.observe(nanoseconds: Self.monotonicNs() - start) }
+        if let signal { emit(signal) }
+        calls.calls.increment()
     }
 
     /// Applies one typed event to its symbol's state and runs the strategies subscribed to its kind.
@@ -172,26 +223,64 @@ public final class Engine {
             state.cell.publish(metrics, bids: bids, asks: asks, receiveMs: receiveTimeMs,
                                historySeconds: board.historySeconds)
             onDepthPublished?(state.cell)
-            if let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
-                emit(signal)
+            if orderbookSkew != nil {
+                let start = callStart()
+                let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(skewCalls, start, signal)
             }
-            if let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
-                emit(signal)
+            if spreadLiquidity != nil {
+                let start = callStart()
+                let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(spreadCalls, start, signal)
             }
-            if let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) }) {
-                emit(signal)
+            if icebergDetector != nil {
+                let start = callStart()
+                let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(icebergCalls, start, signal)
             }
         case .trade(let trade):
             state.lastTradePrice = trade.price
-            if let signal = tradeMomentum?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
-            if let signal = btcDominance?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
-            if let signal = crossExchangeSpread?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
-            if let signal = onchainMetrics?.run(key.symbol, { $0.onTrade(trade) }) { emit(signal) }
+            if tradeMomentum != nil {
+                let start = callStart()
+                let signal = tradeMomentum?.run(key.symbol, { $0.onTrade(trade) })
+                finish(momentumCalls, start, signal)
+            }
+            if btcDominance != nil {
+                let start = callStart()
+                let signal = btcDominance?.run(key.symbol, { $0.onTrade(trade) })
+                finish(dominanceCalls, start, signal)
+            }
+            if crossExchangeSpread != nil {
+                let start = callStart()
+                let signal = crossExchangeSpread?.run(key.symbol, { $0.onTrade(trade) })
+                finish(crossCalls, start, signal)
+            }
+            if onchainMetrics != nil {
+                let start = callStart()
+                let signal = onchainMetrics?.run(key.symbol, { $0.onTrade(trade) })
+                finish(onchainCalls, start, signal)
+            }
         case .ticker(let ticker):
-            if let signal = tickerVelocity?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
-            if let signal = btcDominance?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
-            if let signal = crossExchangeSpread?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
-            if let signal = onchainMetrics?.run(key.symbol, { $0.onTicker(ticker) }) { emit(signal) }
+            if tickerVelocity != nil {
+                let start = callStart()
+                let signal = tickerVelocity?.run(key.symbol, { $0.onTicker(ticker) })
+                finish(velocityCalls, start, signal)
+            }
+            if btcDominance != nil {
+                let start = callStart()
+                let signal = btcDominance?.run(key.symbol, { $0.onTicker(ticker) })
+                finish(dominanceCalls, start, signal)
+            }
+            if crossExchangeSpread != nil {
+                let start = callStart()
+                let signal = crossExchangeSpread?.run(key.symbol, { $0.onTicker(ticker) })
+                finish(crossCalls, start, signal)
+            }
+            if onchainMetrics != nil {
+                let start = callStart()
+                let signal = onchainMetrics?.run(key.symbol, { $0.onTicker(ticker) })
+                finish(onchainCalls, start, signal)
+            }
         case .bookTicker:
             break
         }
@@ -208,7 +297,10 @@ public final class Engine {
         stats.feedMessages.increment()
         switch ReferencePriceEvent.parse(payload) {
         case .success(let event):
-            if let signal = crossExchangeSpread?.run("", { $0.onReferencePrice(event) }) { emit(signal) }
+            if crossExchangeSpread != nil {
+                let signal = crossExchangeSpread?.run("", { $0.onReferencePrice(event) })
+                finish(crossCalls, 0, signal)
+            }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -221,7 +313,10 @@ public final class Engine {
         stats.feedMessages.increment()
         switch OnchainMetricsEvent.parse(payload) {
         case .success(let event):
-            if let signal = onchainMetrics?.run("", { $0.onMetrics(event) }) { emit(signal) }
+            if onchainMetrics != nil {
+                let signal = onchainMetrics?.run("", { $0.onMetrics(event) })
+                finish(onchainCalls, 0, signal)
+            }
         case .failure(let reason):
             stats.feedRejected.increment()
             onRejected?(reason.rejectReason, payload)
@@ -230,6 +325,7 @@ public final class Engine {
 
     private func emit(_ signal: Signal) {
         stats.signalsGenerated[signal.strategyId]?.increment()
+        stats.signalBreakdown[signal.strategyId]?.record(signal)
         sink.emit(signal)
     }
 

@@ -36,66 +36,76 @@ extension JSONValue {
     }
 }
 
-/// The `realtime-sidecar` executable as a child process, for restart, `kill -9` and
-/// two-process tests. Its log goes to a file shown on failure.
+/// One `realtime-sidecar` child process, for restart, `kill -9`, signal and two-process tests.
+/// Its output goes to a log file (no pipe to fill up). Unless the test says otherwise it gets a
+/// free HTTP port, no socket, an unreachable NATS and the memory config store.
 final class SidecarProcess: @unchecked Sendable {
     let process = Process()
     let httpPort: Int
-    let log: URL
+    let logURL: URL
+    private let exited = DispatchSemaphore(value: 0)
 
-    static func binary() throws -> String {
-        let ctl = try SidecarctlBinary.require()
-        let path = URL(fileURLWithPath: ctl).deletingLastPathComponent().appendingPathComponent("realtime-sidecar").path
-        try #require(FileManager.default.isExecutableFile(atPath: path), "realtime-sidecar not built next to sidecarctl")
-        return path
-    }
-
-    init(environment: [String: String]) throws {
-        httpPort = try NATSServerProcess.freePort()
-        log = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(getpid())-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
+    init(binary: String? = nil, environment: [String: String]) throws {
+        let path = try binary ?? #require(SidecarBinary.path, "realtime-sidecar not found next to sidecarctl: run `swift build --build-tests`")
+        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(getpid())-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        process.executableURL = URL(fileURLWithPath: path)
         var env = ProcessInfo.processInfo.environment
+        for key in env.keys where ["NATS_", "SIDECAR_", "HTTP_", "CONFIG_"].contains(where: key.hasPrefix) { env[key] = nil }
         env["HTTP_HOST"] = "127.0.0.1"
-        env["HTTP_PORT"] = "\(httpPort)"
+        env["HTTP_PORT"] = "\(try NATSServerProcess.freePort())"
         env["SIDECAR_SOCKET_PATH"] = ""
         env["NATS_URL"] = "nats://127.0.0.1:1"
         env["CONFIG_STORE"] = "memory"
-        env["LOG_LEVEL"] = "notice"
-        for (k, v) in environment { env[k] = v }
+        env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "notice"
+        for (key, value) in environment { env[key] = value }
+        httpPort = Int(env["HTTP_PORT"] ?? "") ?? 0
         process.environment = env
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
     }
 
+    deinit {
+        if process.isRunning {
+            signal(SIGKILL)
+            _ = exited.wait(timeout: .now() + 5)
+        }
+        try? FileManager.default.removeItem(at: logURL)
+    }
+
     var http: HTTPJSON { HTTPJSON(port: httpPort) }
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// Waits until HTTP answers and the config store is ready.
     func waitUntilConfigReady(timeout: Double = 30) async throws {
-        try await waitUntil("sidecar config store ready (log \(log.path))", timeout: timeout) {
+        try await waitUntil("sidecar config store ready (log \(logURL.path))", timeout: timeout) {
             guard let (_, json) = try? await self.http.call("GET", "/ready") else { return false }
-            return json[path: "checks.config.state"]?.stringValue == "ready"
+            return json[path: "checks.config.ok"] == .bool(true)
         }
     }
 
+    /// Blocks until the child exits; false on timeout.
+    func waitForExit(timeout: Double) -> Bool {
+        guard exited.wait(timeout: .now() + timeout) == .success else { return false }
+        exited.signal()
+        return true
+    }
+
+    func signal(_ value: Int32) { _ = kill(process.processIdentifier, value) }
+
     func kill9() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        signal(SIGKILL)
+        _ = waitForExit(timeout: 10)
     }
 
     func terminate() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
-    func logText() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-    deinit {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: log)
+        guard process.isRunning else { return }
+        signal(SIGTERM)
+        if !waitForExit(timeout: 15) { kill9() }
     }
 }

@@ -165,7 +165,7 @@ enum SocketCalls {
     static func health(_ c: SocketContext) -> SocketResponse {
         let subscribed = c.api.ingestReady()
         let connected = c.api.natsConnected()
-        return .health(.init(live: true, ready: subscribed && connected, natsConnected: connected,
+        return .health(.init(live: c.api.evaluateLiveness().ok, ready: c.api.evaluateReadiness().ready, natsConnected: connected,
                              natsSubscribed: subscribed, version: c.api.serviceVersion))
     }
 

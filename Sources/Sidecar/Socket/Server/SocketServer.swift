@@ -45,6 +45,8 @@ public final class SocketServer: Service, @unchecked Sendable {
     private let group: EventLoopGroup
     private let state = Mutex<State>(.idle)
     private let connections = Mutex<[ObjectIdentifier: (Channel, NIOLoopBound<SocketConnectionHandler>)]>([:])
+    /// Listening and accepting new connections (false before start and after `stopAccepting`).
+    private let accepting = Atomic<Bool>(false)
     private let onBound: @Sendable (String) -> Void
 
     public init(configuration: SocketServerConfiguration, context: SocketContext, hub: SocketHub, logger: Logger,
@@ -102,6 +104,7 @@ public final class SocketServer: Service, @unchecked Sendable {
             throw error
         }
         state.withLock { $0 = .listening(channel, fileIdentity: SocketFile.identity(path: path)) }
+        accepting.store(true, ordering: .releasing)
         logger.info("socket listening", metadata: ["path": "\(path)", "mode": "0\(String(configuration.mode, radix: 8))",
                                                    "allowed_uids": "\(configuration.allowedUIDs)"])
         onBound(path)
@@ -114,8 +117,24 @@ public final class SocketServer: Service, @unchecked Sendable {
         await stop()
     }
 
+    /// True while the socket accepts connections.
+    public var isListening: Bool { accepting.load(ordering: .acquiring) }
+
+    /// The first step of a graceful shutdown: closes the listening socket so no new client
+    /// connects; connected clients keep being served (and pushed to) until `stop`.
+    public func stopAccepting() async {
+        guard accepting.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        let listener = state.withLock { state -> Channel? in
+            if case .listening(let channel, _) = state { return channel }
+            return nil
+        }
+        try? await listener?.close()
+        logger.info("socket no longer accepting connections", metadata: ["path": "\(configuration.path)"])
+    }
+
     /// Stops accepting, says goodbye to every client, waits for them to close, removes the file.
     public func stop() async {
+        accepting.store(false, ordering: .releasing)
         let previous = state.withLock { state -> State in
             let previous = state
             state = .stopped
