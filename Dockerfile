@@ -30,7 +30,8 @@ COPY proto ./proto
 RUN swift build -c release --static-swift-stdlib --product realtime-sidecar \
     && swift build -c release --static-swift-stdlib --product sidecarctl \
     && mkdir -p /out \
-    && cp "$(swift build -c release --show-bin-path)/realtime-sidecar" "$(swift build -c release --show-bin-path)/sidecarctl" /out/
+    && cp "$(swift build -c release --show-bin-path)/realtime-sidecar" "$(swift build -c release --show-bin-path)/sidecarctl" /out/ \
+    && cp /usr/libexec/swift/linux/swift-backtrace-static /out/
 
 # ---- runtime ------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -44,6 +45,9 @@ RUN export DEBIAN_FRONTEND=noninteractive \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sidecar \
     && install -d -o 10001 -g 10001 -m 0770 /var/run/realtime-sidecar /var/lib/realtime-sidecar/config
 COPY --from=build /out/realtime-sidecar /out/sidecarctl /usr/local/bin/
+# Swift's static crash backtracer: a crash prints symbolicated stacks of every thread to the log.
+COPY --from=build /out/swift-backtrace-static /usr/local/libexec/swift-backtrace-static
+ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/local/libexec/swift-backtrace-static
 USER 10001:10001
 # HTTP: /healthz, /ready, /metrics, /api/v1/... (HTTP_PORT).
 EXPOSE 8080
