@@ -8,11 +8,13 @@ SWIFT ?= swift
 demo: deps
 	scripts/demo
 
-## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar).
+## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar,
+## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 	cd clients/python && SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" ../../.venv-python/bin/python -m pytest
+	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest k8s/tests
 
 ## Debian packages (libnats-dev, libprotobuf-c-dev, nats-server, ...), installed only when missing.
 deps:
