@@ -12,7 +12,7 @@ struct RealtimeSidecarCommand: AsyncParsableCommand {
             Signals are published as JSON on NATS; depth metrics, stats and health are served over HTTP.
             Every option falls back to its environment variable, then to the default:
 
-            \(SidecarConfiguration.variables.map { "  \($0.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \($0.help) (default: \($0.defaultValue.isEmpty ? "empty" : $0.defaultValue))" }.joined(separator: "\n"))
+            \(SidecarConfiguration.variables.map { "  \($0.name.padding(toLength: max(34, $0.name.count), withPad: " ", startingAt: 0)) \($0.help) (default: \($0.defaultValue.isEmpty ? "empty" : $0.defaultValue))" }.joined(separator: "\n"))
             """,
         version: SidecarRuntime.version)
 

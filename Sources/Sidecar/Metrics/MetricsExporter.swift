@@ -109,6 +109,10 @@ public final class MetricsExporter: Sendable {
         state.withLock { state in
             update(&state)
             registry.emit(into: &buffer)
+            // Declared before the first signal too, so dashboards and checks find the name.
+            if state.signalSeries.isEmpty {
+                buffer.append(contentsOf: "# HELP realtime_signals_generated_total \(Self.signalsGeneratedHelp)\n# TYPE realtime_signals_generated_total counter\n".utf8)
+            }
         }
         appendHistograms(into: &buffer)
         appendSwiftMetrics(into: &buffer)
@@ -243,7 +247,7 @@ public final class MetricsExporter: Sendable {
                         let counter = registry.makeCounter(
                             name: "realtime_signals_generated_total",
                             labels: [("strategy", id), ("signal_type", action.rawValue), ("confidence_bucket", bucket.description)],
-                            help: "Signals generated, by strategy, signal_type (action) and confidence_bucket (very_high >= 0.9, high >= 0.75, medium >= 0.5, low)")
+                            help: Self.signalsGeneratedHelp)
                         let series = SyncedCounter(counter) { source.value }
                         series.sync()
                         state.signalSeries[key] = series
@@ -252,6 +256,9 @@ public final class MetricsExporter: Sendable {
             }
         }
     }
+
+    static let signalsGeneratedHelp =
+        "Signals generated, by strategy, signal_type (action) and confidence_bucket (very_high >= 0.9, high >= 0.75, medium >= 0.5, low)"
 
     private func appendHistograms(into buffer: inout [UInt8]) {
         let s = sources.stats
