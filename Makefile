@@ -27,7 +27,8 @@ release: deps
 	$(SWIFT) build -c release
 
 ## Load test on loopback (own nats-server and release sidecar): ingest throughput against a no-op
-## subscriber, and RSS with 500 symbols. Writes bench-results/<timestamp>.json. Not part of `make test`.
+## subscriber, RSS with 500 symbols, publish → socket signal latency, GetDepthMetrics RTT and throughput.
+## Writes bench-results/<timestamp>.json. Not part of `make test`.
 ## Options: BENCH_ARGS="--seconds 30".
 bench: deps
 	scripts/bench $(BENCH_ARGS)

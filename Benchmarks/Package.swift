@@ -28,6 +28,18 @@ let package = Package(
             path: "Benchmarks/HotPath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // Socket protobuf encode/decode through the project's codec (SocketCodec, SocketMapping via @_spi(Benchmarks)).
+        .executableTarget(
+            name: "Protobuf",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Sidecar", package: rootIdentity),
+                .product(name: "Strategies", package: rootIdentity),
+            ],
+            path: "Benchmarks/Protobuf",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
         // Not a benchmark: a fixed-count driver for valgrind --tool=callgrind (scripts/profile-hot-path).
         .executableTarget(name: "HotPathProfile", dependencies: ["BenchSupport", .product(name: "Strategies", package: rootIdentity)]),
     ]

@@ -8,13 +8,17 @@ import Synchronization
 /// 1. ingest: the real replays published in a loop at maximum rate; the sidecar's processed rate
 ///    (from /api/v1/stats) against a no-op NATSClient subscriber's receive rate on the same stream;
 /// 2. rss: a fresh sidecar fed 500 synthetic symbols on every stream kind at a sustainable rate;
-///    VmRSS of the sidecar process at steady state.
+///    VmRSS of the sidecar process at steady state;
+/// 3. latency: NATS publish → socket signal at fixed offered rates (default 10k and 50k msg/s),
+///    p50/p99/p99.9/max, from a paced publisher whose trigger frames make orderbook_skew signal;
+/// 4. queries: GetDepthMetrics on the Unix socket, ping-pong RTT and pipelined throughput on one
+///    connection and on 8 (BenchSocket.swift).
 /// Prints a table and writes JSON (bench-results/<timestamp>.json). Every phase is bounded in
 /// time; everything started is stopped on exit, error, SIGINT or SIGTERM.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Load-test a release sidecar on loopback: ingest throughput vs a no-op subscriber, and RSS.")
+        abstract: "Load-test a release sidecar on loopback: ingest throughput vs a no-op subscriber, RSS, publish → socket signal latency, socket query RTT and throughput.")
 
     @Option(help: "Measured seconds per phase (after the warm-up).") var seconds = 10.0
     @Option(help: "Warm-up seconds before each measurement window.") var warmup = 3.0
@@ -28,12 +32,27 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Folder for the JSON result.") var outDir = "bench-results"
     @Flag(help: "Skip the ingest-throughput phase.") var skipIngest = false
     @Flag(help: "Skip the RSS phase.") var skipRss = false
+    @Option(help: "Offered rates of the latency phase, msg/s, comma-separated.") var latencyRates = "10000,50000"
+    @Option(help: "Signals per second the latency phase triggers (one trigger frame every rate ÷ this messages).")
+    var triggersPerSecond = 1000.0
+    @Option(help: "Background symbols of the latency phase.") var latencySymbols = 100
+    @Option(help: "Measured seconds of each socket-query measurement.") var querySeconds = 5.0
+    @Option(help: "GetDepthMetrics requests in flight per pipelined connection.") var queryWindow = 64
+    @Option(help: "Connections of the multi-connection pipelined run.") var queryConnections = 8
+    @Flag(help: "Skip the publish → socket signal latency phase.") var skipLatency = false
+    @Flag(help: "Skip the socket query phase.") var skipQueries = false
+    @Flag(help: "Latency phase: no second NATS subscriber measuring the NATS hop alone.") var skipNatsProbe = false
 
     func validate() throws {
         if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be in (0, 600]") }
         if warmup < 0 || warmup > 120 { throw ValidationError("--warmup must be in [0, 120]") }
         if symbols < 1 || symbols > 10_000 { throw ValidationError("--symbols must be in 1...10000") }
         if rssRate <= 0 { throw ValidationError("--rss-rate must be positive") }
+        if triggersPerSecond <= 0 { throw ValidationError("--triggers-per-second must be positive") }
+        if latencySymbols < 1 || latencySymbols > 10_000 { throw ValidationError("--latency-symbols must be in 1...10000") }
+        if querySeconds <= 0 || querySeconds > 600 { throw ValidationError("--query-seconds must be in (0, 600]") }
+        if queryWindow < 1 || queryWindow > 1000 { throw ValidationError("--query-window must be in 1...1000") }
+        if queryConnections < 1 || queryConnections > 64 { throw ValidationError("--query-connections must be in 1...64") }
     }
 
     func run() throws {
@@ -52,10 +71,9 @@ struct BenchCommand: ParsableCommand {
             "started_at": ISO8601DateFormatter().string(from: startedAt),
             "machine": BenchMachine.describe(),
             "config": ["seconds": seconds, "warmup_seconds": warmup, "symbols": symbols, "rss_rate": rssRate,
-                       "sidecar": sidecarPath, "nats_server": natsPath],
-            // Extension point (issue 3): NATS publish → socket signal latency, GetDepthMetrics RTT and
-            // throughput go here once the socket exists.
-            "socket": ["status": "not yet measurable: needs the socket (issue 3)"],
+                       "latency_rates": latencyRates, "triggers_per_second": triggersPerSecond,
+                       "latency_symbols": latencySymbols, "query_seconds": querySeconds, "query_window": queryWindow,
+                       "query_connections": queryConnections, "sidecar": sidecarPath, "nats_server": natsPath],
         ]
 
         let natsPort = try BenchNet.freePort()
@@ -78,8 +96,18 @@ struct BenchCommand: ParsableCommand {
             result["rss"] = rss.json
             table += rss.rows
         }
+        if !skipLatency || !skipQueries {
+            let socket = try runSocketPhases(natsURL: natsURL, sidecarPath: sidecarPath, work: work)
+            if let latency = socket.latency {
+                result["latency"] = latency.json
+                table += latency.rows
+            }
+            if let queries = socket.queries {
+                result["socket_queries"] = queries.json
+                table += queries.rows
+            }
+        }
         result["finished_at"] = ISO8601DateFormatter().string(from: Date())
-        result["socket_latency"] = "not yet measurable: needs the socket (issue 3)"
 
         printTable(table)
         let path = try writeJSON(result, startedAt: startedAt)
@@ -283,7 +311,9 @@ struct BenchCommand: ParsableCommand {
         -> RunningBenchSidecar
     {
         let port = try BenchNet.freePort()
-        var environment = ["NATS_URL": natsURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(port)", "LOG_LEVEL": "warning"]
+        // Each sidecar gets its own socket file in the work folder (the default path is the pod's).
+        var environment = ["NATS_URL": natsURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(port)", "LOG_LEVEL": "warning",
+                           "SIDECAR_SOCKET_PATH": work.appendingPathComponent("\(name).sock").path]
         for (k, v) in extra { environment[k] = v }
         let process = try ChildProcesses.shared.launch(path, [], environment: environment,
                                                        log: work.appendingPathComponent("\(name).log"))
@@ -344,7 +374,6 @@ struct BenchCommand: ParsableCommand {
         for (a, b, c) in rows {
             print(a.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + b.padding(toLength: w1, withPad: " ", startingAt: 0) + "  " + c)
         }
-        print("socket latency, GetDepthMetrics: not yet measurable: needs the socket (issue 3)")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, shared and noisy: compare ratios from one run, not absolute rates across runs")
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import Sidecar
+@_spi(Benchmarks) @testable import Sidecar
 import Strategies
 
 @Suite("Socket codec")

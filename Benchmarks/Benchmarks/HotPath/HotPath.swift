@@ -9,9 +9,8 @@ import Strategies
 // messages taken round-robin from the recorded frames, event time moving forward across passes.
 // With `scalingFactor: .kilo` the time and malloc columns are per message.
 //
-// Extension point (issue 3, the socket): protobuf encode/decode of signals and depth metrics
-// belong in this suite; GetDepthMetrics round trips and NATS → socket latency in
-// `sidecarctl bench`. See docs/PERFORMANCE.md.
+// The socket's protobuf encode/decode is the `Protobuf` suite; GetDepthMetrics round trips and
+// NATS → socket latency are phases of `sidecarctl bench`. See docs/PERFORMANCE.md.
 
 /// Discards signals: the benchmarks measure the engine, not a consumer.
 final class DiscardingSink: SignalSink, @unchecked Sendable {

@@ -39,9 +39,10 @@ public struct PublishedSignalValues: Sendable, Equatable {
         json.reserveCapacity(1024)
         TradeEngineSignalEncoder().encode(signal, into: &json)
         // Inside JSON strings a quote is always escaped, so this key text appears only once, as the key.
-        let key = Array(#","metadata":{"#.utf8)
-        guard let keyRange = json.firstRange(of: key) else { return "{}" }
-        let start = keyRange.upperBound - 1
+        // A plain byte search: the generic `firstRange(of:)` cost ~165 µs and ~850 mallocs per
+        // signal (Benchmarks, `protobuf/signal map`), on the socket's event loop for every signal.
+        guard let keyEnd = firstEnd(of: #","metadata":{"#, in: json) else { return "{}" }
+        let start = keyEnd - 1
         var depth = 0
         var inString = false
         var escaped = false
@@ -61,5 +62,26 @@ public struct PublishedSignalValues: Sendable, Equatable {
             i += 1
         }
         return "{}"
+    }
+
+    /// The index just past the first occurrence of `pattern` in `bytes`, nil when absent.
+    static func firstEnd(of pattern: StaticString, in bytes: [UInt8]) -> Int? {
+        let n = pattern.utf8CodeUnitCount
+        guard n > 0, bytes.count >= n else { return nil }
+        let p = pattern.utf8Start
+        return bytes.withUnsafeBufferPointer { b -> Int? in
+            var i = 0
+            outer: while i + n <= b.count {
+                if b[i] == p[0] {
+                    for j in 1..<n where b[i + j] != p[j] {
+                        i += 1
+                        continue outer
+                    }
+                    return i + n
+                }
+                i += 1
+            }
+            return nil
+        }
     }
 }

@@ -2,8 +2,11 @@ import Strategies
 
 /// Builds protocol values from the engine's published data, with the HTTP JSON's values:
 /// the same rounding (`DepthMetrics.apiFields`, `PythonRounding`) and the NATS signal values.
-enum SocketMapping {
-    static func signal(_ s: Signal) -> SocketProtocol.Signal {
+///
+/// `@_spi(Benchmarks)`: the protobuf suite in Benchmarks/ measures the server's own path
+/// (engine value → protocol value → protobuf-c), not a stand-in; nothing else may use it.
+@_spi(Benchmarks) public enum SocketMapping {
+    @_spi(Benchmarks) public static func signal(_ s: Signal) -> SocketProtocol.Signal {
         let published = PublishedSignalValues(s)
         var v = SocketProtocol.Signal()
         v.seq = s.sequence
@@ -88,7 +91,7 @@ enum SocketMapping {
     }
 
     /// Reads one cell's snapshot; the history is summarised under the cell's lock, never copied.
-    static func depth(_ snapshot: DepthSnapshot, includeLevels: Bool) -> SocketProtocol.DepthMetrics {
+    @_spi(Benchmarks) public static func depth(_ snapshot: DepthSnapshot, includeLevels: Bool) -> SocketProtocol.DepthMetrics {
         depth(key: snapshot.key, metrics: snapshot.metrics, trend: trend(snapshot),
               bids: includeLevels ? snapshot.bids : nil, asks: includeLevels ? snapshot.asks : nil)
     }
