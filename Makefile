@@ -1,7 +1,7 @@
 # realtime-sidecar: the two commands a fresh machine needs are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release clean bench bench-micro bench-all profile
+.PHONY: demo test deps build release clean bench bench-micro bench-all profile fuzz
 
 ## Run the service on an embedded default: a local nats-server and a synthetic feed.
 ## Options: DURATION=<seconds> REPLAY=<file.jsonl[.gz]> RATE=<msg/s> SPEED=<x> NATS_URL=<url>
@@ -9,12 +9,22 @@ demo: deps
 	scripts/demo
 
 ## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar,
-## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries).
+## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries, then a
+## bounded libFuzzer run on the parser and engine: FUZZ_TEST_SECONDS, default 60).
+FUZZ_TEST_SECONDS ?= 60
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 	cd clients/python && SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" ../../.venv-python/bin/python -m pytest
 	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest k8s/tests
+	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_RUNS=-1 scripts/fuzz
+
+## Full-size libFuzzer run on the parser and engine (docs/RELIABILITY.md): FUZZ_RUNS inputs or
+## FUZZ_SECONDS seconds (0 = no time limit), whichever comes first. Builds Fuzz/ in .build-fuzz.
+FUZZ_RUNS ?= 10000000
+FUZZ_SECONDS ?= 0
+fuzz:
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 ## Debian packages (libnats-dev, libprotobuf-c-dev, nats-server, ...), installed only when missing.
 deps:
@@ -44,4 +54,4 @@ profile:
 	scripts/profile-hot-path
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

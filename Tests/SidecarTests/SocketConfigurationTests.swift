@@ -18,12 +18,17 @@ struct SocketConfigurationTests {
         let configuration = try SidecarConfiguration(environment: [
             "SIDECAR_SOCKET_PATH": "/run/x/s.sock", "SIDECAR_SOCKET_MODE": "600", "SIDECAR_ALLOWED_UIDS": " 1000, 65532 ,",
             "SIDECAR_MAX_FRAME_BYTES": "65536", "SIDECAR_CLIENT_QUEUE_EVENTS": "16",
+            "SIDECAR_FRAME_TIMEOUT_SECONDS": "2.5", "SIDECAR_MAX_CONNECTIONS": "50",
         ])
         #expect(configuration.socketPath == "/run/x/s.sock")
         #expect(configuration.socketMode == 0o600)
         #expect(configuration.allowedUIDs == [1000, 65532])
         #expect(configuration.maxFrameBytes == 65536)
         #expect(configuration.clientQueueEvents == 16)
+        #expect(configuration.frameTimeoutSeconds == 2.5)
+        #expect(configuration.maxConnections == 50)
+        let defaults = try SidecarConfiguration(environment: [:])
+        #expect(defaults.frameTimeoutSeconds == 30 && defaults.maxConnections == 1024)
         #expect(try SidecarConfiguration(environment: ["SIDECAR_SOCKET_PATH": ""]).socketPath == nil)
         let values = Dictionary(uniqueKeysWithValues: configuration.effectiveValues)
         #expect(values["SIDECAR_SOCKET_MODE"] == "0600")
@@ -37,6 +42,8 @@ struct SocketConfigurationTests {
             ("SIDECAR_ALLOWED_UIDS", "1000,root"), ("SIDECAR_ALLOWED_UIDS", "-1"),
             ("SIDECAR_MAX_FRAME_BYTES", "0"), ("SIDECAR_MAX_FRAME_BYTES", "4GiB"),
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "0"), ("SIDECAR_CLIENT_QUEUE_EVENTS", "-not-a-value-"),
+            ("SIDECAR_FRAME_TIMEOUT_SECONDS", "-1"), ("SIDECAR_FRAME_TIMEOUT_SECONDS", "soon"),
+            ("SIDECAR_MAX_CONNECTIONS", "0"), ("SIDECAR_MAX_CONNECTIONS", "many"),
         ]
         for (name, value) in cases {
             do {

@@ -69,6 +69,8 @@ public struct SidecarConfiguration: Sendable {
         ("SIDECAR_ALLOWED_UIDS", "", "Peer UIDs allowed on the socket (SO_PEERCRED), comma-separated; empty allows any"),
         ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame accepted; larger ones close the connection"),
         ("SIDECAR_CLIENT_QUEUE_EVENTS", "4096", "Pushed events queued per socket client; beyond it the oldest are dropped and a Gap is sent"),
+        ("SIDECAR_FRAME_TIMEOUT_SECONDS", "30", "A socket frame must arrive in full within this long of its first byte, else BAD_FRAME and close; 0 disables"),
+        ("SIDECAR_MAX_CONNECTIONS", "1024", "Socket connections open at once; more get RESOURCE_EXHAUSTED and are closed"),
         ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "true", "Run orderbook_skew"),
         ("STRATEGY_ENABLED_TRADE_MOMENTUM", "true", "Run trade_momentum"),
         ("STRATEGY_ENABLED_TICKER_VELOCITY", "true", "Run ticker_velocity"),
@@ -111,6 +113,9 @@ public struct SidecarConfiguration: Sendable {
     public var allowedUIDs: [UInt32] = []
     public var maxFrameBytes = 4 << 20
     public var clientQueueEvents = 4096
+    /// 0: no timeout.
+    public var frameTimeoutSeconds = 30.0
+    public var maxConnections = 1024
     public var referencePricesSubject = "reference.prices"
     public var onchainMetricsSubject = "onchain.metrics"
     public var logLevel = "info"
@@ -162,6 +167,8 @@ public struct SidecarConfiguration: Sendable {
         allowedUIDs = try env.uidList("SIDECAR_ALLOWED_UIDS")
         maxFrameBytes = try env.int("SIDECAR_MAX_FRAME_BYTES", maxFrameBytes, min: 64, max: 1 << 30)
         clientQueueEvents = try env.int("SIDECAR_CLIENT_QUEUE_EVENTS", clientQueueEvents, min: 1, max: 1 << 20)
+        frameTimeoutSeconds = try env.double("SIDECAR_FRAME_TIMEOUT_SECONDS", frameTimeoutSeconds, range: 0...86_400)
+        maxConnections = try env.int("SIDECAR_MAX_CONNECTIONS", maxConnections, min: 1, max: 1 << 20)
         engine.strategies = try StrategyEnvironment.settings(from: environment)
         referencePricesSubject = env.string("REFERENCE_PRICES_SUBJECT", referencePricesSubject)
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
@@ -206,6 +213,8 @@ public struct SidecarConfiguration: Sendable {
             ("SIDECAR_ALLOWED_UIDS", allowedUIDs.map(String.init).joined(separator: ",")),
             ("SIDECAR_MAX_FRAME_BYTES", "\(maxFrameBytes)"),
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
+            ("SIDECAR_FRAME_TIMEOUT_SECONDS", "\(frameTimeoutSeconds)"),
+            ("SIDECAR_MAX_CONNECTIONS", "\(maxConnections)"),
             ("CONFIG_STORE", configStore.description),
             ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
             ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),

@@ -187,7 +187,10 @@ public final class SidecarRuntime: @unchecked Sendable {
                 configuration: SocketServerConfiguration(path: path, mode: configuration.socketMode,
                                                          allowedUIDs: configuration.allowedUIDs,
                                                          maxFrameBytes: configuration.maxFrameBytes,
-                                                         clientQueueEvents: configuration.clientQueueEvents),
+                                                         clientQueueEvents: configuration.clientQueueEvents,
+                                                         frameTimeout: configuration.frameTimeoutSeconds > 0
+                                                             ? .milliseconds(Int64(configuration.frameTimeoutSeconds * 1000)) : nil,
+                                                         maxConnections: configuration.maxConnections),
                 context: SocketContext(api: api, socketStats: socketStats, venues: venues,
                                        maxFrameBytes: configuration.maxFrameBytes),
                 hub: socketHub, logger: logger, onBound: onSocketBound)

@@ -11,49 +11,99 @@ enum InboundFrame {
 /// 4-byte big-endian length + body. The length is checked before any body byte is buffered,
 /// so an oversized frame never costs memory. After an invalid frame the stream is dropped:
 /// there is no way to find the next frame boundary.
+///
+/// A frame must also arrive in full within `frameTimeout` of its first byte: a client that starts
+/// a frame and never finishes it (one byte a second, or a large frame announced and stalled)
+/// would otherwise hold its partial buffer, up to `maxFrameBytes`, for as long as it likes.
+/// When the timeout expires the frame is reported as `.frameTimeout` and the stream is dropped.
 struct SocketFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = InboundFrame
 
-    let maxFrameBytes: Int
-    private var failed = false
+    /// State shared with the timeout task (the decoder itself is a value inside its handler).
+    private final class State {
+        var failed = false
+        var deadline: Scheduled<Void>?
+    }
 
-    init(maxFrameBytes: Int) {
+    let maxFrameBytes: Int
+    let frameTimeout: TimeAmount?
+    private let state = State()
+
+    init(maxFrameBytes: Int, frameTimeout: TimeAmount? = nil) {
         self.maxFrameBytes = maxFrameBytes
+        self.frameTimeout = frameTimeout
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if failed {
+        if state.failed {
             buffer.moveReaderIndex(to: buffer.writerIndex)
             return .needMoreData
         }
         guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
+            armDeadline(context, partial: buffer.readableBytes > 0)
             return .needMoreData
         }
         if length == 0 || Int(length) > maxFrameBytes {
-            failed = true
+            fail(context)
             buffer.moveReaderIndex(to: buffer.writerIndex)
             let error: SocketProtocolError = length == 0
                 ? .emptyFrame : .frameTooLarge(length: Int(length), maximum: maxFrameBytes)
             context.fireChannelRead(wrapInboundOut(.invalid(error)))
             return .needMoreData
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(length) else {
+            armDeadline(context, partial: true)
+            return .needMoreData
+        }
         buffer.moveReaderIndex(forwardBy: 4)
         guard let body = buffer.readSlice(length: Int(length)) else { return .needMoreData }
+        // A complete frame: the next one gets its own deadline.
+        state.deadline?.cancel()
+        state.deadline = nil
         context.fireChannelRead(wrapInboundOut(.message(body)))
         return .continue
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
-        if !failed && buffer.readableBytes > 0 {
-            failed = true
+        if !state.failed && buffer.readableBytes > 0 {
+            fail(context)
             let expected = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self).map { Int($0) + 4 } ?? 4
             let received = buffer.readableBytes
             buffer.moveReaderIndex(to: buffer.writerIndex)
             context.fireChannelRead(wrapInboundOut(.invalid(.truncatedFrame(expected: expected, received: received))))
         }
+        state.deadline?.cancel()
+        state.deadline = nil
         return .needMoreData
+    }
+
+    private func fail(_ context: ChannelHandlerContext) {
+        state.failed = true
+        state.deadline?.cancel()
+        state.deadline = nil
+    }
+
+    /// Starts the clock when a frame is incomplete (once per frame); stops it when nothing is buffered.
+    private func armDeadline(_ context: ChannelHandlerContext, partial: Bool) {
+        guard let frameTimeout else { return }
+        guard partial else {
+            state.deadline?.cancel()
+            state.deadline = nil
+            return
+        }
+        guard state.deadline == nil else { return }
+        let state = self.state
+        let bound = NIOLoopBound((state, context), eventLoop: context.eventLoop)
+        state.deadline = context.eventLoop.scheduleTask(in: frameTimeout) {
+            let (state, context) = bound.value
+            guard !state.failed, state.deadline != nil else { return }
+            state.failed = true
+            state.deadline = nil
+            let seconds = Double(frameTimeout.nanoseconds) / 1e9
+            context.fireChannelRead(NIOAny(InboundFrame.invalid(.frameTimeout(seconds: seconds))))
+            context.fireChannelReadComplete()
+        }
     }
 }
 

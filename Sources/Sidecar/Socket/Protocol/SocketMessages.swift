@@ -89,6 +89,8 @@ public enum SocketProtocolError: Error, Sendable, Equatable, CustomStringConvert
     case truncatedFrame(expected: Int, received: Int)
     /// Well framed, but not a valid protobuf message of the expected type.
     case undecodable(length: Int)
+    /// A frame was started but not completed within the server's frame timeout.
+    case frameTimeout(seconds: Double)
 
     public var description: String {
         switch self {
@@ -97,6 +99,7 @@ public enum SocketProtocolError: Error, Sendable, Equatable, CustomStringConvert
         case .truncatedFrame(let expected, let received):
             "connection closed after \(received) of \(expected) bytes of a frame"
         case .undecodable(let length): "frame of \(length) bytes is not a valid message"
+        case .frameTimeout(let seconds): "frame not completed within \(seconds) s (SIDECAR_FRAME_TIMEOUT_SECONDS)"
         }
     }
 }

@@ -55,6 +55,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// Set once closing starts (bad frame, refused peer, goodbye): later frames are ignored.
     private var closing = false
     private var readPending = false
+    /// Set before activation when the server refuses the connection (too many open).
+    private var refusal: (code: SocketErrorCode, message: String)?
 
     init(settings: SocketConnectionSettings, calls: SocketContext, hub: SocketHub, logger: Logger,
          onClosed: @escaping (SocketConnectionHandler) -> Void) {
@@ -80,6 +82,11 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     func channelActive(context: ChannelHandlerContext) {
         stats.clients.increment()
         stats.connectionsAccepted.increment()
+        if let refusal {
+            fail(refusal.code, refusal.message, id: 0)
+            context.fireChannelActive()
+            return
+        }
         authorize(context)
         context.fireChannelActive()
     }
@@ -104,6 +111,11 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         outbox.close()
         self.outbox = nil
         onClosed(self)
+    }
+
+    /// Refuses the connection: on activation it gets this error and is closed.
+    func refuse(_ code: SocketErrorCode, _ message: String) {
+        refusal = (code, message)
     }
 
     private func authorize(_ context: ChannelHandlerContext) {

@@ -12,16 +12,23 @@ public struct SocketServerConfiguration: Sendable {
     public var allowedUIDs: [UInt32]
     public var maxFrameBytes: Int
     public var clientQueueEvents: Int
+    /// A frame must arrive in full within this long of its first byte (nil: no limit).
+    public var frameTimeout: Duration?
+    /// Connections open at once; more are answered RESOURCE_EXHAUSTED and closed.
+    public var maxConnections: Int
     /// How long a client that does not read gets to take its Goodbye at shutdown.
     public var goodbyeTimeout: Duration = .seconds(1)
 
     public init(path: String, mode: Int = 0o660, allowedUIDs: [UInt32] = [],
-                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 4096) {
+                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 4096,
+                frameTimeout: Duration? = .seconds(30), maxConnections: Int = 1024) {
         self.path = path
         self.mode = mode
         self.allowedUIDs = allowedUIDs
         self.maxFrameBytes = maxFrameBytes
         self.clientQueueEvents = clientQueueEvents
+        self.frameTimeout = frameTimeout
+        self.maxConnections = maxConnections
     }
 }
 
@@ -72,6 +79,7 @@ public final class SocketServer: Service, @unchecked Sendable {
                                                 queueEvents: configuration.clientQueueEvents,
                                                 allowedUIDs: Set(configuration.allowedUIDs))
         let calls = context
+        let frameTimeout = configuration.frameTimeout.map { TimeAmount.nanoseconds(Self.nanoseconds($0)) }
         let hub = hub
         let logger = logger
         let bootstrap = ServerBootstrap(group: group)
@@ -85,7 +93,7 @@ public final class SocketServer: Service, @unchecked Sendable {
                         [weak self] closed in self?.forget(closed)
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(SocketFrameDecoder(maxFrameBytes: settings.maxFrameBytes)))
+                        ByteToMessageHandler(SocketFrameDecoder(maxFrameBytes: settings.maxFrameBytes, frameTimeout: frameTimeout)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     self?.remember(channel, handler)
                 }
@@ -155,6 +163,10 @@ public final class SocketServer: Service, @unchecked Sendable {
         logger.info("socket stopped", metadata: ["path": "\(configuration.path)"])
     }
 
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
     /// Connections open now.
     public var connectionCount: Int { connections.withLock { $0.count } }
 
@@ -165,7 +177,15 @@ public final class SocketServer: Service, @unchecked Sendable {
             channel.close(promise: nil)  // accepted while shutting down
             return
         }
-        connections.withLock { $0[ObjectIdentifier(handler)] = (channel, bound) }
+        let admitted = connections.withLock { open -> Bool in
+            guard open.count < configuration.maxConnections else { return false }
+            open[ObjectIdentifier(handler)] = (channel, bound)
+            return true
+        }
+        if !admitted {
+            stats.connectionsRefused.increment()
+            handler.refuse(.resourceExhausted, "\(configuration.maxConnections) connections already open (SIDECAR_MAX_CONNECTIONS)")
+        }
     }
 
     private func forget(_ handler: SocketConnectionHandler) {

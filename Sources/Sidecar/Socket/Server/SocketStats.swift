@@ -46,6 +46,8 @@ public final class SocketStats: Sendable {
     public let clients = StatCounter()
     /// Connections accepted since start.
     public let connectionsAccepted = StatCounter()
+    /// Connections refused because SIDECAR_MAX_CONNECTIONS were already open.
+    public let connectionsRefused = StatCounter()
     /// Connections refused by SIDECAR_ALLOWED_UIDS.
     public let permissionDenied = StatCounter()
     /// Frames answered with BAD_FRAME (zero, oversized, truncated or undecodable).
