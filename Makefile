@@ -1,7 +1,7 @@
 # realtime-sidecar: the two commands a fresh machine needs are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release clean bench bench-micro bench-all profile fuzz
+.PHONY: demo test deps build release clean bench bench-micro bench-all profile fuzz soak api-fuzz chaos
 
 ## Run the service on an embedded default: a local nats-server and a synthetic feed.
 ## Options: DURATION=<seconds> REPLAY=<file.jsonl[.gz]> RATE=<msg/s> SPEED=<x> NATS_URL=<url>
@@ -9,7 +9,8 @@ demo: deps
 	scripts/demo
 
 ## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar,
-## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries, then a
+## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries, then schemathesis
+## against the built sidecar's /openapi.json (API_FUZZ_MAX_EXAMPLES=20 per operation), then a
 ## bounded libFuzzer run on the parser and engine: FUZZ_TEST_SECONDS, default 60).
 FUZZ_TEST_SECONDS ?= 60
 test: deps
@@ -17,6 +18,7 @@ test: deps
 	$(SWIFT) test --skip-build --no-parallel
 	cd clients/python && SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" ../../.venv-python/bin/python -m pytest
 	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest k8s/tests
+	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest -p no:cacheprovider tests/http-api
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_RUNS=-1 scripts/fuzz
 
 ## Full-size libFuzzer run on the parser and engine (docs/RELIABILITY.md): FUZZ_RUNS inputs or
@@ -25,6 +27,25 @@ FUZZ_RUNS ?= 10000000
 FUZZ_SECONDS ?= 0
 fuzz:
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+## Full-size reliability runs (docs/RELIABILITY.md); none is part of `make test`.
+## HTTP API fuzzing: schemathesis, every operation, every check. Options: API_FUZZ_MAX_EXAMPLES (default 300), API_FUZZ_SEED.
+api-fuzz: deps
+	$(SWIFT) build
+	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" API_FUZZ_MAX_EXAMPLES="$${API_FUZZ_MAX_EXAMPLES:-300}" \
+		.venv-python/bin/python -m pytest -s -p no:cacheprovider tests/http-api
+
+## NATS chaos at full size: 10 SIGKILL/restarts at 20k msg/s. Options: CHAOS_RESTARTS, CHAOS_RATE, CHAOS_SEED.
+chaos: deps
+	$(SWIFT) build --build-tests
+	CHAOS_RESTARTS="$${CHAOS_RESTARTS:-10}" CHAOS_RATE="$${CHAOS_RATE:-20000}" $(SWIFT) test --skip-build --filter ChaosTests
+
+## Soak: one hour of steady feed with a socket subscriber and periodic HTTP and socket queries; RSS and
+## latency percentiles per minute into bench-results/soak-<timestamp>.{json,csv}; fails when they trend up.
+## Options: SOAK_SECONDS (3600), SOAK_RATE (5000 msg/s), SOAK_WINDOW (60 s), SOAK_REPLAY=<file> (else the synthetic market).
+soak: deps
+	$(SWIFT) build
+	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python scripts/soak
 
 ## Debian packages (libnats-dev, libprotobuf-c-dev, nats-server, ...), installed only when missing.
 deps:

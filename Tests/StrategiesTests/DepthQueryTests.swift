@@ -165,3 +165,17 @@ struct DepthQueryTests {
         #expect(!page.hasNext && !page.hasPrevious)
     }
 }
+
+@Suite("GET /all query: extreme pagination (found by schemathesis)")
+struct DepthQueryExtremeTests {
+    @Test("offset Int.max with limit 1 pages past the end without trapping (it crashed the sidecar: page = offset / limit + 1 overflowed)")
+    func hugeOffsetDoesNotOverflow() throws {
+        let rows = ["BTCUSDT", "ETHUSDT"].map { DepthRow(symbol: $0, metrics: DepthMetrics(), trend: .neutral) }
+        for (offset, limit) in [(Int.max, 1), (Int.max - 1, 1), (Int.max, 200), (Int.max / 2, 2)] {
+            let page = try DepthQuery(limit: limit, offset: offset).apply(rows)
+            #expect(page.rows.isEmpty && page.total == 2 && !page.hasNext && page.hasPrevious)
+            #expect(page.page >= 1)
+        }
+        #expect(try DepthQuery(limit: 1, offset: Int.max).apply(rows).page == Int.max)
+    }
+}

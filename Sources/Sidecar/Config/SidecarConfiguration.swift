@@ -56,6 +56,7 @@ public struct SidecarConfiguration: Sendable {
         ("NATS_PENDING_MSGS_LIMIT", "65536", "Subscription pending-message limit before slow-consumer drops"),
         ("NATS_PENDING_BYTES_LIMIT", "67108864", "Subscription pending-byte limit before slow-consumer drops"),
         ("NATS_RECONNECT_BUFFER_BYTES", "8388608", "Publishes buffered while disconnected"),
+        ("NATS_PING_INTERVAL_SECONDS", "20", "Client PING interval; two unanswered PINGs mark a silent server (partition) as disconnected"),
         ("TRADING_SYMBOLS", "", "Symbol allow-list, comma-separated; empty means all"),
         ("MAX_SYMBOLS", "1000", "Bound on per-symbol state; least recently updated symbols are evicted"),
         ("SYMBOL_TTL_SECONDS", "300", "Symbols with no update for this long are dropped and hidden"),
@@ -100,6 +101,8 @@ public struct SidecarConfiguration: Sendable {
     public var pendingMessagesLimit = 65_536
     public var pendingBytesLimit = 64 << 20
     public var reconnectBufferBytes = 8 << 20
+    /// Client PING interval; after two unanswered PINGs the connection is stale and reconnects.
+    public var pingIntervalSeconds = 20
     public var engine = EngineConfiguration()
     public var minSignalConfidence = 0.6
     public var signalLogCapacity = 10_000
@@ -144,6 +147,7 @@ public struct SidecarConfiguration: Sendable {
         pendingMessagesLimit = try env.int("NATS_PENDING_MSGS_LIMIT", pendingMessagesLimit, min: 1)
         pendingBytesLimit = try env.int("NATS_PENDING_BYTES_LIMIT", pendingBytesLimit, min: 1024)
         reconnectBufferBytes = try env.int("NATS_RECONNECT_BUFFER_BYTES", reconnectBufferBytes, min: 0)
+        pingIntervalSeconds = try env.int("NATS_PING_INTERVAL_SECONDS", pingIntervalSeconds, min: 1, max: 3600)
         engine.allowedSymbols = Self.symbolSet(env.string("TRADING_SYMBOLS", ""))
         engine.maxSymbols = try env.int("MAX_SYMBOLS", engine.maxSymbols, min: 1)
         engine.symbolTTLSeconds = Int64(try env.int("SYMBOL_TTL_SECONDS", Int(engine.symbolTTLSeconds), min: 1))

@@ -45,7 +45,9 @@ public struct HTTPAPIContext: Sendable {
 
 enum HTTPAPI {
     static func router(_ api: HTTPAPIContext) -> Router<BasicRequestContext> {
-        routes(api).router
+        let table = routes(api)
+        table.router.add(middleware: MethodNotAllowedMiddleware(routes: table.routes))
+        return table.router
     }
 
     static func routes(_ api: HTTPAPIContext) -> RouteTable {

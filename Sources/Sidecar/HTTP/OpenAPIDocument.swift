@@ -6,6 +6,7 @@ enum OpenAPIDocument {
         var path: String
         var summary: String
         var tag: String
+        /// `type` is a JSON type name, or a whole schema (enums, bounds, patterns) when it starts with `{`.
         var query: [(name: String, type: String, required: Bool, description: String)] = []
         var body: JSONValue? = nil
         /// Status code → response schema.
@@ -29,7 +30,7 @@ enum OpenAPIDocument {
             ("parameters", .object([("type", .string("object")), ("description", .string("Partial update, merged over the stored override"))])),
             ("changed_by", .object([("type", .string("string")), ("minLength", .int(1))])),
             ("reason", .object([("type", .string("string"))])),
-            ("expected_version", .object([("type", .string("integer")), ("minimum", .int(0)),
+            ("expected_version", .object([("type", .string("integer")), ("minimum", .int(0)), ("maximum", .int(Int64.max)),
                                           ("description", .string("Refused with 409 unless the stored version is this (0: absent)"))])),
             ("validate_only", .object([("type", .string("boolean"))])),
         ])),
@@ -39,7 +40,7 @@ enum OpenAPIDocument {
         ("type", .string("object")),
         ("required", .array([.string("changed_by")])),
         ("properties", .object([
-            ("target_version", .object([("type", .string("integer")), ("minimum", .int(1))])),
+            ("target_version", .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(Int64.max))])),
             ("rollback_id", .object([("type", .string("string"))])),
             ("changed_by", .object([("type", .string("string")), ("minLength", .int(1))])),
             ("reason", .object([("type", .string("string"))])),
@@ -50,7 +51,7 @@ enum OpenAPIDocument {
         ("type", .string("object")),
         ("required", .array([.string("strategy_id"), .string("parameters")])),
         ("properties", .object([
-            ("strategy_id", .object([("type", .string("string"))])),
+            ("strategy_id", .object([("type", .string("string")), ("minLength", .int(1))])),
             ("symbol", .object([("type", .string("string"))])),
             ("parameters", .object([("type", .string("object"))])),
         ])),
@@ -58,7 +59,7 @@ enum OpenAPIDocument {
 
     static let operations: [Operation] = {
         let ok: (String) -> [(String, String, JSONValue)] = { [("200", $0, anyObject)] }
-        let depthQuery: [(String, String, Bool, String)] = [("venue", "string", false, "spot or usdm")]
+        let depthQuery: [(String, String, Bool, String)] = [("venue", #"{"type":"string","enum":["spot","usdm"]}"#, false, "spot or usdm")]
         var ops: [Operation] = [
             Operation(method: "GET", path: "/", summary: "Service and endpoint list", tag: "service", responses: ok("Endpoints")),
             Operation(method: "GET", path: "/healthz", summary: "Liveness", tag: "health",
@@ -77,16 +78,19 @@ enum OpenAPIDocument {
                       tag: "metrics", query: depthQuery,
                       responses: ok("Depth metrics") + [("404", "Symbol not tracked", anyObject), ("400", "Unknown venue", anyObject)]),
             Operation(method: "GET", path: "/api/v1/metrics/pressure/{symbol}", summary: "Pressure history of one symbol",
-                      tag: "metrics", query: depthQuery + [("timeframe", "string", false, "1m, 5m or 15m")],
+                      tag: "metrics", query: depthQuery + [("timeframe", #"{"type":"string","enum":["1m","5m","15m"]}"#, false, "1m, 5m or 15m")],
                       responses: ok("Pressure") + [("404", "Symbol not tracked", anyObject), ("400", "Bad timeframe or venue", anyObject)]),
             Operation(method: "GET", path: "/api/v1/metrics/summary", summary: "Market-wide depth summary", tag: "metrics",
                       query: depthQuery, responses: ok("Summary") + [("400", "Unknown venue", anyObject)]),
             Operation(method: "GET", path: "/api/v1/metrics/all", summary: "Depth metrics of all tracked symbols, filtered",
                       tag: "metrics",
-                      query: depthQuery + [("symbols", "string", false, "Comma-separated"), ("min_pressure", "number", false, ""),
-                                           ("max_pressure", "number", false, ""), ("trend", "string", false, ""),
-                                           ("limit", "integer", false, ""), ("offset", "integer", false, ""),
-                                           ("sort_by", "string", false, ""), ("sort_order", "string", false, "asc or desc")],
+                      query: depthQuery + [("symbols", "string", false, "Comma-separated"),
+                                           ("min_pressure", "number", false, ""), ("max_pressure", "number", false, ""),
+                                           ("trend", "string", false, "bullish, bearish or neutral; like the seed, another value is accepted and matches no row"),
+                                           ("limit", #"{"type":"integer","minimum":1,"maximum":200}"#, false, "1 to 200"),
+                                           ("offset", #"{"type":"integer","minimum":0,"maximum":9223372036854775807}"#, false, ""),
+                                           ("sort_by", "string", false, "symbol, pressure, imbalance or liquidity; like the seed, another value keeps the unsorted order"),
+                                           ("sort_order", "string", false, "desc for descending; any other value sorts ascending")],
                       responses: ok("Rows") + [("422", "Bad query", anyObject), ("400", "Unknown venue", anyObject)]),
             Operation(method: "GET", path: "/api/v1/strategies", summary: "Strategies with their stored overrides",
                       tag: "config", responses: [("200", "Strategies", ref("Envelope"))]),
@@ -98,8 +102,8 @@ enum OpenAPIDocument {
                       responses: [("200", "Defaults", ref("Envelope")), ("404", "Unknown strategy", ref("Envelope"))]),
             Operation(method: "GET", path: "/api/v1/strategies/{strategy_id}/audit", summary: "Audit trail, newest first",
                       tag: "config",
-                      query: [("symbol", "string", false, "Only this symbol's overrides"),
-                              ("limit", "integer", false, "1 to 1000, default 50")],
+                      query: [("symbol", #"{"type":"string","pattern":"^[A-Za-z0-9]{2,32}$"}"#, false, "Only this symbol's overrides"),
+                              ("limit", #"{"type":"integer","minimum":1,"maximum":1000}"#, false, "1 to 1000, default 50")],
                       responses: [("200", "Records", ref("Envelope")), ("400", "Bad limit", ref("Envelope"))] + envelopeErrors),
             Operation(method: "POST", path: "/api/v1/config/validate", summary: "Validate parameters without storing",
                       tag: "config", body: validateBody,
@@ -115,15 +119,16 @@ enum OpenAPIDocument {
                                  responses: [("200", "Stored", ref("Envelope")), ("400", "Malformed body", ref("Envelope")),
                                              ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
             ops.append(Operation(method: "DELETE", path: path, summary: "Delete the \(scope) override", tag: "config",
-                                 query: [("changed_by", "string", true, "Who"), ("reason", "string", false, "Why"),
-                                         ("expected_version", "integer", false, "Compare-and-set")],
+                                 query: [("changed_by", #"{"type":"string","minLength":1}"#, true, "Who"), ("reason", "string", false, "Why"),
+                                         ("expected_version", #"{"type":"integer","minimum":-9223372036854775808,"maximum":9223372036854775807}"#, false, "Compare-and-set")],
                                  responses: [("200", "Deleted", ref("Envelope")), ("400", "Missing changed_by", ref("Envelope")),
                                              ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
         }
         for name in ["rollback", "restore"] {
             ops.append(Operation(method: "POST", path: "/api/v1/strategies/{strategy_id}/\(name)",
                                  summary: "Restore the previous state or a version (audited as ROLLBACK)", tag: "config",
-                                 query: [("symbol", "string", false, "Roll back this symbol's override")], body: rollbackBody,
+                                 query: [("symbol", #"{"type":"string","pattern":"^[A-Za-z0-9]{2,32}$"}"#, false, "Roll back this symbol's override")],
+                                 body: rollbackBody,
                                  responses: [("200", "Restored", ref("Envelope")), ("400", "Malformed body", ref("Envelope")),
                                              ("409", "Version conflict", ref("Envelope"))] + envelopeErrors))
         }
@@ -145,7 +150,7 @@ enum OpenAPIDocument {
             for q in op.query {
                 parameters.append(.object([
                     ("name", .string(q.name)), ("in", .string("query")), ("required", .bool(q.required)),
-                    ("description", .string(q.description)), ("schema", .object([("type", .string(q.type))])),
+                    ("description", .string(q.description)), ("schema", querySchema(q.type)),
                 ]))
             }
             var operation: [(String, JSONValue)] = [
@@ -191,6 +196,12 @@ enum OpenAPIDocument {
             ("metadata", .object([("nullable", .bool(true))])),
         ])),
     ])
+
+    /// A query parameter's schema: a plain type name, or a JSON schema text.
+    static func querySchema(_ type: String) -> JSONValue {
+        if type.hasPrefix("{"), let schema = try? JSONValue.parse(Array(type.utf8)) { return schema }
+        return .object([("type", .string(type))])
+    }
 
     static func operationId(_ op: Operation) -> String {
         let words = op.path.split(whereSeparator: { "/{}.".contains($0) }).map(String.init)

@@ -52,6 +52,7 @@ public final class SidecarRuntime: @unchecked Sendable {
         options.url = configuration.natsURL
         options.name = configuration.connectionName
         options.reconnectBufferBytes = configuration.reconnectBufferBytes
+        options.pingIntervalMs = Int64(configuration.pingIntervalSeconds) * 1000
         let connectionLogger = logger
         let connectionEvents = ConnectionEventCounts()
         client = try NATSClient(options: options) { event in

@@ -183,7 +183,9 @@ public struct DepthQuery: Sendable, Equatable {
         let start = min(offset, total)
         let end = start == total ? total : min(start + limit, total)  // no overflow for huge offsets
         let pageRows = order[start..<end].map { rows[kept[$0].index] }
-        return DepthPage(rows: pageRows, total: total, limit: limit, offset: offset, page: offset / limit + 1,
+        // Saturating: offset Int.max with limit 1 would overflow (schemathesis crashed the sidecar with it).
+        let (page, overflow) = (offset / limit).addingReportingOverflow(1)
+        return DepthPage(rows: pageRows, total: total, limit: limit, offset: offset, page: overflow ? Int.max : page,
                          pages: (total + limit - 1) / limit, hasNext: offset < total - limit,
                          hasPrevious: offset > 0)
     }
