@@ -146,21 +146,6 @@ extension SidecarProcess {
     }
 }
 
-/// Deterministic random numbers for the schedule (SplitMix64).
-struct ChaosRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ range: ClosedRange<Double>) -> Double {
-        range.lowerBound + (range.upperBound - range.lowerBound) * Double(next() >> 11) / Double(1 << 53)
-    }
-}
-
 @Suite("NATS chaos: server SIGKILL/restart, partition, slow accept", .serialized)
 struct ChaosTests {
     @Test("the default reconnect backoff never waits more than 1.1 s, so a client is back within 2 s of its server's return")
@@ -186,7 +171,7 @@ struct ChaosTests {
     func killAndRestartUnderLoad() async throws {
         let restarts = ChaosKnobs.restarts, rate = ChaosKnobs.rate, seed = ChaosKnobs.seed
         print("chaos: \(restarts) restarts at \(Int(rate)) msg/s, CHAOS_SEED=\(seed)")
-        var random = ChaosRandom(state: seed)
+        var random = SplitMix64(seed: seed)  // replayable from the printed seed
         let server = try NATSServerProcess(jetStream: false)
         let sidecar = try SidecarProcess(environment: [
             "NATS_URL": server.url, "HEARTBEAT_ENABLED": "false", "LOG_LEVEL": "warning",
@@ -213,7 +198,7 @@ struct ChaosTests {
         var windows: [(Date, Date)] = []
         var lastDisconnects = try await sidecar.chaosStats().disconnects
         for cycle in 1...restarts {
-            try await Task.sleep(for: .seconds(random.uniform(1.0...3.0)))
+            try await Task.sleep(for: .seconds(Double.random(in: 1.0...3.0, using: &random)))
             #expect(sidecar.process.isRunning, "sidecar crashed before cycle \(cycle):\n\(sidecar.log.suffix(3000))")
             let killedAt = Date()
             try await offloaded { server.kill() }
@@ -222,7 +207,7 @@ struct ChaosTests {
             }
             let down = try await sidecar.chaosStats()
             #expect(!down.connected, "cycle \(cycle)")
-            try await Task.sleep(for: .seconds(random.uniform(0.2...2.5)))
+            try await Task.sleep(for: .seconds(Double.random(in: 0.2...2.5, using: &random)))
             #expect(await sidecar.readyStatus() == 503, "cycle \(cycle): still not ready while down")
             try await offloaded { try server.start() }
             let backAt = Date()

@@ -23,7 +23,13 @@ final class SocketTestClient: @unchecked Sendable {
     private var nextId: UInt64 = 1000
 
     init(path: String, receiveTimeout: Double = 10) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        fd = try Self.connectUnixSocket(path)
+        setReceiveTimeout(receiveTimeout)
+    }
+
+    /// A connected Unix stream socket, or a `Failure` naming the errno.
+    static func connectUnixSocket(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() errno \(errno)") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -38,7 +44,7 @@ final class SocketTestClient: @unchecked Sendable {
             close(fd)
             throw Failure(description: "connect(\(path)) errno \(code)")
         }
-        setReceiveTimeout(receiveTimeout)
+        return fd
     }
 
     deinit { close(fd) }
