@@ -438,13 +438,10 @@ final class BenchPublisher: @unchecked Sendable {
     let subject: String
     let frames: ReplayLoop
     let perSecond: Double
-    private let stopFlag = Atomic<Bool>(false)
-    private let done = DispatchSemaphore(value: 0)
     private let sentStorage = Atomic<Int>(0)
     private let startTime = Date()
-    private var client: NATSClient?
-    private var running = false
-    private(set) var failure: Error?
+    private let thread = PublisherThread()
+    var failure: Error? { thread.failure }
 
     init(natsURL: String, subject: String, frames: ReplayLoop, perSecond: Double) {
         self.natsURL = natsURL
@@ -458,33 +455,49 @@ final class BenchPublisher: @unchecked Sendable {
     var elapsed: Double { Date().timeIntervalSince(startTime) }
 
     func start() throws {
+        try thread.start(natsURL: natsURL, name: "bench-publisher") { [self] client in
+            let start = DispatchTime.now().uptimeNanoseconds
+            var n = 0
+            while !thread.stopRequested {
+                // Check the stop flag and the pace, and move event time on, every 64 messages.
+                frames.prepare(64)
+                for _ in 0..<64 {
+                    try client.publish(subject: subject, payload: frames.take())
+                    n += 1
+                }
+                sentStorage.store(n, ordering: .relaxed)
+                if perSecond > 0 {
+                    let due = start + UInt64(Double(n) / perSecond * 1e9)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if due > now { usleep(UInt32(min((due - now) / 1000, 1_000_000))) }
+                }
+            }
+        }
+    }
+
+    func stop() { thread.stop() }
+}
+
+/// One NATS connection and one thread publishing on it until `stop()`: the lifecycle the bench
+/// publishers share (start, failure, stop with flush and close).
+final class PublisherThread: @unchecked Sendable {
+    private let stopFlag = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    private var client: NATSClient?
+    private var running = false
+    private(set) var failure: Error?
+
+    var stopRequested: Bool { stopFlag.load(ordering: .relaxed) }
+
+    func start(natsURL: String, name: String, _ loop: @escaping (NATSClient) throws -> Void) throws {
         let client = try connectForTool(url: natsURL)
         self.client = client
         running = true
         let thread = Thread { [self] in
             defer { done.signal() }
-            let start = DispatchTime.now().uptimeNanoseconds
-            var n = 0
-            do {
-                while !stopFlag.load(ordering: .relaxed) {
-                    // Check the stop flag and the pace, and move event time on, every 64 messages.
-                    frames.prepare(64)
-                    for _ in 0..<64 {
-                        try client.publish(subject: subject, payload: frames.take())
-                        n += 1
-                    }
-                    sentStorage.store(n, ordering: .relaxed)
-                    if perSecond > 0 {
-                        let due = start + UInt64(Double(n) / perSecond * 1e9)
-                        let now = DispatchTime.now().uptimeNanoseconds
-                        if due > now { usleep(UInt32(min((due - now) / 1000, 1_000_000))) }
-                    }
-                }
-            } catch {
-                failure = error
-            }
+            do { try loop(client) } catch { failure = error }
         }
-        thread.name = "bench-publisher"
+        thread.name = name
         thread.start()
     }
 

@@ -97,14 +97,11 @@ final class PacedLatencyPublisher: @unchecked Sendable {
     private let natsURL: String
     private let subject: String
     private let background: ReplayLoop
-    private let stopFlag = Atomic<Bool>(false)
     private let sentStorage = Atomic<Int>(0)
     private let triggersStorage = Atomic<Int>(0)
     private let maxLagStorage = Atomic<UInt64>(0)
-    private let done = DispatchSemaphore(value: 0)
-    private var client: NATSClient?
-    private var running = false
-    private(set) var failure: Error?
+    private let thread = PublisherThread()
+    var failure: Error? { thread.failure }
     private(set) var startNs: UInt64 = 0
 
     init(natsURL: String, subject: String, background: ReplayLoop, rate: Double, triggerEvery: Int, capacity: Int) {
@@ -128,65 +125,47 @@ final class PacedLatencyPublisher: @unchecked Sendable {
     var maxLagNs: UInt64 { maxLagStorage.load(ordering: .relaxed) }
 
     func start() throws {
-        let client = try connectForTool(url: natsURL)
-        self.client = client
-        running = true
         startNs = benchNowNs()
-        let thread = Thread { [self] in
-            defer { done.signal() }
+        try thread.start(natsURL: natsURL, name: "bench-paced-publisher") { [self] client in
             var index = 0
             var trigger = 0
             var lastEventMs: Int64 = 1_767_225_600_000
             let start = startNs
-            do {
-                while !stopFlag.load(ordering: .relaxed) {
-                    let now = benchNowNs()
-                    let due = schedule.dueCount(elapsedNs: now &- start)
-                    if index >= due {
-                        // Sleep until the next message is due (at most 1 ms, to see the stop flag).
-                        let next = start &+ schedule.dueNs(index)
-                        if next > now { benchSleepNs(min(next - now, 1_000_000)) }
-                        continue
-                    }
-                    let lag = now &- (start &+ schedule.dueNs(index))
-                    if lag > maxLagStorage.load(ordering: .relaxed) { maxLagStorage.store(lag, ordering: .relaxed) }
-                    // Send everything due (a burst after a late wake-up), a bounded batch at a time.
-                    let burst = min(due - index, 256)
-                    background.prepare(burst)
-                    for _ in 0..<burst {
-                        if PacedSchedule.isTrigger(index, every: triggerEvery) && trigger < capacity {
-                            let frame = LatencyMarket.trigger(trigger, code: code, eventTimeMs: lastEventMs)
-                            let t = benchNowNs()
-                            publishNs[trigger] = t
-                            try frame.withUnsafeBytes { try client.publish(subject: subject, payload: $0) }
-                            trigger += 1
-                        } else {
-                            let frame = background.take()
-                            if index % 64 == 0, let ms = ReplayTimeShift(frame).eventTimeMs { lastEventMs = ms }
-                            try client.publish(subject: subject, payload: frame)
-                        }
-                        index += 1
-                    }
-                    sentStorage.store(index, ordering: .relaxed)
-                    triggersStorage.store(trigger, ordering: .relaxed)
+            while !thread.stopRequested {
+                let now = benchNowNs()
+                let due = schedule.dueCount(elapsedNs: now &- start)
+                if index >= due {
+                    // Sleep until the next message is due (at most 1 ms, to see the stop flag).
+                    let next = start &+ schedule.dueNs(index)
+                    if next > now { benchSleepNs(min(next - now, 1_000_000)) }
+                    continue
                 }
-            } catch {
-                failure = error
+                let lag = now &- (start &+ schedule.dueNs(index))
+                if lag > maxLagStorage.load(ordering: .relaxed) { maxLagStorage.store(lag, ordering: .relaxed) }
+                // Send everything due (a burst after a late wake-up), a bounded batch at a time.
+                let burst = min(due - index, 256)
+                background.prepare(burst)
+                for _ in 0..<burst {
+                    if PacedSchedule.isTrigger(index, every: triggerEvery) && trigger < capacity {
+                        let frame = LatencyMarket.trigger(trigger, code: code, eventTimeMs: lastEventMs)
+                        let t = benchNowNs()
+                        publishNs[trigger] = t
+                        try frame.withUnsafeBytes { try client.publish(subject: subject, payload: $0) }
+                        trigger += 1
+                    } else {
+                        let frame = background.take()
+                        if index % 64 == 0, let ms = ReplayTimeShift(frame).eventTimeMs { lastEventMs = ms }
+                        try client.publish(subject: subject, payload: frame)
+                    }
+                    index += 1
+                }
+                sentStorage.store(index, ordering: .relaxed)
+                triggersStorage.store(trigger, ordering: .relaxed)
             }
         }
-        thread.name = "bench-paced-publisher"
-        thread.start()
     }
 
-    func stop() {
-        guard running else { return }
-        running = false
-        stopFlag.store(true, ordering: .relaxed)
-        done.wait()
-        try? client?.flush(timeoutMs: 5000)
-        client?.close(drainTimeoutMs: 0)
-        client = nil
-    }
+    func stop() { thread.stop() }
 }
 
 /// Subscribes to orderbook_skew signals of the trigger symbol with the project's `SocketClient`

@@ -124,9 +124,10 @@ struct StrategySlot<S: StrategyDescriptor> {
     /// Runs `body` on the instance that owns `symbol` and stamps a signal with its configuration.
     @inline(__always)
     mutating func run(_ symbol: String, _ body: (inout S) -> Signal?) -> Signal? {
-        if !bySymbol.isEmpty, bySymbol[symbol] != nil {
-            guard var signal = body(&bySymbol[symbol]!.strategy) else { return nil }
-            signal.config = bySymbol[symbol]!.stamp
+        // One hash of the symbol, and only when some symbol has an override.
+        if !bySymbol.isEmpty, let index = bySymbol.index(forKey: symbol) {
+            guard var signal = body(&bySymbol.values[index].strategy) else { return nil }
+            signal.config = bySymbol.values[index].stamp
             return signal
         }
         guard var signal = body(&global) else { return nil }
@@ -136,7 +137,7 @@ struct StrategySlot<S: StrategyDescriptor> {
 
     mutating func evict(_ key: SymbolKey) {
         global.evict(key)
-        if !bySymbol.isEmpty, bySymbol[key.symbol] != nil { bySymbol[key.symbol]!.strategy.evict(key) }
+        if let index = bySymbol.index(forKey: key.symbol) { bySymbol.values[index].strategy.evict(key) }
     }
 
     mutating func apply(_ update: StrategyConfigUpdate) {
