@@ -148,8 +148,7 @@ public final class LocalConfigStore: ConfigStore {
 
     /// Reads the log; with `repair`, cuts a torn last line (a crash mid-append) off the file.
     private func readAuditLog(_ path: String, repair: Bool = true) throws(ConfigStoreError) -> [AuditRecord] {
-        let bytes: [UInt8]
-        do { bytes = try Self.readFile(path) } catch let error where error == .unavailable("ENOENT") { return [] }
+        guard let bytes = try Self.readFile(path) else { return [] }
         var records: [AuditRecord] = []
         var seen = Set<Int64>()
         var lineStart = 0
@@ -206,9 +205,13 @@ public final class LocalConfigStore: ConfigStore {
         guard fsync(fd) == 0 else { throw ioError("fsync directory", path) }
     }
 
-    static func readFile(_ path: String) throws(ConfigStoreError) -> [UInt8] {
+    /// The file's bytes, or nil when it does not exist.
+    static func readFile(_ path: String) throws(ConfigStoreError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw errno == ENOENT ? .unavailable("ENOENT") : ioError("open", path) }
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw ioError("open", path)
+        }
         defer { _ = Glibc.close(fd) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
