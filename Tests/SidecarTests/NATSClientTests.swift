@@ -204,6 +204,68 @@ struct NATSClientTests {
         #expect(client.stats.reconnects == 0)  // the late first connect is not a reconnect
     }
 
+    @Test("a first connect to a server that accepts TCP but never answers keeps retrying; what was subscribed and published meanwhile takes effect once it answers")
+    func silentServerAtFirstConnect() async throws {
+        // libnats 3.4.1's own retry-on-failed-connect closes the connection for good when the
+        // first handshake times out; the wrapper's connector must keep trying instead.
+        let server = try NATSServerProcess(jetStream: false)
+        defer { server.stop() }
+        let proxy = try StallingTCPProxy(targetPort: server.port, holding: true)
+        defer { proxy.stop() }
+        let events = NATSTestRecorder<NATSConnectionEvent>()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let client = try NATSClient(options: natsTestOptions(proxy.url, connectTimeoutMs: 400),
+                                    onEvent: { events.append($0) })
+        defer { client.close(drainTimeoutMs: 2000) }
+        #expect(clock.now - started < .seconds(2), "init waits for one handshake timeout at most")
+        #expect(!client.isConnected)
+
+        let received = NATSTestRecorder<[UInt8]>()
+        let sub = try client.subscribe(subject: "md.silent") { _, payload in received.append(Array(payload)) }
+        try client.publish(subject: "md.silent", bytes: [7])  // buffered until the first connect
+        #expect(throws: NATSError.self) { try client.flush(timeoutMs: 100) }
+
+        // Handshakes keep timing out; the client keeps trying and is not closed.
+        #expect(await natsEventually { proxy.acceptedCount >= 3 })
+        #expect(!client.isConnected)
+        #expect(!events.contains(.closed))
+
+        proxy.release()
+        #expect(await natsEventually { client.isConnected })
+        try client.flush(timeoutMs: 2000)
+        try client.publish(subject: "md.silent", bytes: [8])
+        try client.flush(timeoutMs: 2000)
+        #expect(await natsEventually { received.values.contains([8]) })
+        #expect(received.values.first == [7], "the buffered publish reached the subscription made before it")
+        #expect(sub.isValid)
+        #expect(events.values.filter { $0 == .connected }.count == 1)
+        #expect(!events.contains(.closed))
+        #expect(client.stats.reconnects == 0)
+    }
+
+    @Test("before the first connect, draining a subscription completes it without a delivery and close stops the connector promptly")
+    func closeBeforeFirstConnect() async throws {
+        let server = try NATSServerProcess(start: false)
+        let client = try NATSClient(options: natsTestOptions(server.url))
+        let received = NATSTestRecorder<[UInt8]>()
+        let drained = try client.subscribe(subject: "md.never") { _, payload in received.append(Array(payload)) }
+        let kept = try client.subscribe(subject: "md.never.kept") { _, payload in received.append(Array(payload)) }
+        #expect(!drained.isValid)
+        try drained.drain(timeoutMs: 500)
+        #expect(drained.isComplete)
+        #expect(!kept.isComplete)
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        client.close(drainTimeoutMs: 2000)
+        #expect(clock.now - started < .seconds(1))
+        #expect(kept.isComplete, "close completes subscriptions that never reached a server")
+        #expect(throws: NATSError.self) { try client.publish(subject: "md.never", bytes: [1]) }
+        #expect(throws: NATSError.self) { _ = try client.subscribe(subject: "md.never") { _, _ in } }
+        #expect(received.values.isEmpty)
+    }
+
     @Test("after the server is killed and restarted on the same port the client reconnects and the subscription keeps receiving")
     func reconnectAfterKill() async throws {
         let server = try NATSServerProcess()

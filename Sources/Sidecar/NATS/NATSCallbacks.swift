@@ -11,8 +11,8 @@
 //     last time).
 //   * The +1 retain on a `ConnectionContext` handed to libnats at connect time is released only
 //     by `natsClosedTrampoline` (the connection's closed callback, the last connection callback
-//     libnats posts), or by `NATSClient.init` when `natsConnection_Connect` failed and therefore
-//     never created a connection that could call back.
+//     libnats posts), or by `NATSClient.connectOnce` when `natsConnection_Connect` failed and
+//     therefore never created a connection that could call back.
 
 import CNATS
 import Foundation
@@ -26,7 +26,7 @@ import Darwin
 // MARK: - NATS thread marker
 
 /// Marks libnats-owned threads (the message delivery thread and the async-callback thread) the
-/// first time they call into Swift, so that blocking waits (drain completion, closed event) are
+/// first time they call into Swift, and the wrapper's first-connect thread, so that blocking waits (drain completion, closed event) are
 /// skipped when `close()`/`drain()` are called from inside a handler: waiting there would wait
 /// for the very thread that is waiting.
 enum NATSThread {
@@ -217,15 +217,6 @@ let natsSubscriptionCompleteTrampoline: natsOnCompleteCB = { closure in
     guard let closure else { return }
     let context = Unmanaged<SubscriptionContext>.fromOpaque(closure).takeRetainedValue()
     context.completed.open()
-}
-
-/// Connected callback of `natsOptions_SetRetryOnFailedConnect` (first connect done in background).
-let natsConnectedTrampoline: natsConnectionHandler = { _, closure in
-    NATSThread.markCurrent()
-    guard let closure else { return }
-    let context = Unmanaged<ConnectionContext>.fromOpaque(closure).takeUnretainedValue()
-    context.connects.add(1, ordering: .relaxed)
-    context.emit(.connected)
 }
 
 let natsDisconnectedTrampoline: natsConnectionHandler = { _, closure in

@@ -133,58 +133,67 @@ public enum NATSLibrary {
 /// One NATS connection (libnats `natsConnection`). Thread-safe. All subscriptions deliver on
 /// libnats' global delivery pool sized to one thread (`NATSLibrary.open`).
 ///
+/// The first connect is the wrapper's own: `init` tries once, and if the server is down or does
+/// not answer the handshake, a connector thread keeps trying with the reconnect backoff.
+/// libnats' retry-on-failed-connect is not used: in 3.4.1 a first handshake that times out (a
+/// server that accepts TCP but never answers) closes the connection for good. Until connected,
+/// subscriptions are recorded and made on connect, and publishes are buffered up to
+/// `reconnectBufferBytes`. After the first connect libnats reconnects by itself.
+///
 /// Call `close(drainTimeoutMs:)` when done: handlers that capture the client keep it alive
 /// through libnats until the subscriptions are closed.
 public final class NATSClient: @unchecked Sendable {
     public let options: NATSClientOptions
 
-    private let nc: OpaquePointer
+    /// The `natsConnection*` once the first connect succeeded, as a bit pattern; 0 before.
+    /// Stored once (by `init` or the connector), destroyed only by `close`.
+    private let connection = Atomic<UInt>(0)
     private let context: ConnectionContext
     private let gate = RundownGate()
+    /// Opened by `close` to stop the connector; the connector opens `connectorExited` when done.
+    private let connectorStop = CompletionLatch()
+    private let connectorExited = CompletionLatch()
 
     private struct State {
         var closing = false
         var subscriptions: [ObjectIdentifier: NATSSubscription] = [:]
+        /// Subscriptions made before the first connect, in order, made on the server at connect.
+        var awaitingConnection: [AwaitingSubscription] = []
+        /// Publishes made before the first connect, sent at connect.
+        var bufferedPublishes: [BufferedPublish] = []
+        var bufferedBytes = 0
+        var connectorRunning = false
         var finalStats: NATSClientStats? = nil
+    }
+    private struct AwaitingSubscription {
+        let subscription: NATSSubscription
+        let pendingMessageLimit: Int
+        let pendingByteLimit: Int
+    }
+    private struct BufferedPublish {
+        let subject: String
+        let payload: [UInt8]
+        let headers: [(String, String)]
     }
     private let state = Mutex(State())
 
-    /// Starts connecting. With the server down this returns immediately and keeps connecting in
-    /// the background for ever (`.connected` is emitted when it succeeds).
+    /// Connects. With the server down or not answering, this returns after one attempt (at most
+    /// `connectTimeoutMs` per server) and keeps connecting in the background for ever
+    /// (`.connected` is emitted when it succeeds).
     public init(options: NATSClientOptions = NATSClientOptions(),
                 onEvent: (@Sendable (NATSConnectionEvent) -> Void)? = nil) throws {
         try NATSLibrary.open()
         try Self.validate(options)
         self.options = options
-
-        var optsOut: OpaquePointer? = nil
-        try NATSError.check(natsOptions_Create(&optsOut), "create options")
-        guard let opts = optsOut else {
-            throw NATSError.invalid(NATS_NO_MEMORY, operation: "create options", detail: "natsOptions_Create returned NULL")
-        }
-        defer { natsOptions_Destroy(opts) }  // natsConnection_Connect clones the options
-
-        let context = ConnectionContext(options: options, onEvent: onEvent)
-        let closure = Unmanaged.passUnretained(context).toOpaque()
-        try Self.configure(opts, options, closure: closure)
-
-        // +1 for libnats' callbacks; released by natsClosedTrampoline.
-        let retained = Unmanaged.passRetained(context)
-        var connOut: OpaquePointer? = nil
-        let status = natsConnection_Connect(&connOut, opts)
-        guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let conn = connOut else {
-            // natsConnection_Connect failed and released its half-built connection without
-            // closing it: no callback was or will be posted, so libnats never used the +1.
-            let error = NATSError(status: status == NATS_OK ? NATS_ERR : status,
-                                  operation: "connect to \(options.url)")
-            retained.release()
-            throw error
-        }
-        self.nc = conn
-        self.context = context
-        if status == NATS_OK {
+        self.context = ConnectionContext(options: options, onEvent: onEvent)
+        switch try Self.connectOnce(options, context) {
+        case .success(let conn):
+            connection.store(UInt(bitPattern: conn), ordering: .releasing)
             context.connects.add(1, ordering: .relaxed)
             context.emit(.connected)
+        case .failure(let error):
+            context.emit(.error("first connect to \(options.url) failed (\(error.statusText)); retrying in the background"))
+            startConnector()
         }
     }
 
@@ -192,18 +201,24 @@ public final class NATSClient: @unchecked Sendable {
         close(drainTimeoutMs: 0)
     }
 
+    private var nc: OpaquePointer? { OpaquePointer(bitPattern: connection.load(ordering: .acquiring)) }
+
     /// Lends the connection to the other wrapper files (JetStream key-value), guarded against close.
     func withConnection<T>(_ operation: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         guard gate.enter() else {
             throw NATSError.invalid(NATS_CONNECTION_CLOSED, operation: operation, detail: "the client is closed")
         }
         defer { gate.leave() }
+        guard let nc else {
+            throw NATSError.invalid(NATS_NOT_YET_CONNECTED, operation: operation, detail: "not connected to \(options.url) yet")
+        }
         return try body(nc)
     }
 
     public var isConnected: Bool {
         guard gate.enter() else { return false }
         defer { gate.leave() }
+        guard let nc else { return false }
         return natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED
     }
 
@@ -213,6 +228,99 @@ public final class NATSClient: @unchecked Sendable {
         }
         defer { gate.leave() }
         return readStats()
+    }
+
+    // MARK: First connect
+
+    /// One connect attempt over the server list. Throws only for a configuration the library
+    /// refuses; a server that is down or silent is a `.failure` to retry.
+    private static func connectOnce(_ options: NATSClientOptions,
+                                    _ context: ConnectionContext) throws -> Result<OpaquePointer, NATSError> {
+        var optsOut: OpaquePointer? = nil
+        try NATSError.check(natsOptions_Create(&optsOut), "create options")
+        guard let opts = optsOut else {
+            throw NATSError.invalid(NATS_NO_MEMORY, operation: "create options", detail: "natsOptions_Create returned NULL")
+        }
+        defer { natsOptions_Destroy(opts) }  // natsConnection_Connect clones the options
+        try configure(opts, options, closure: Unmanaged.passUnretained(context).toOpaque())
+
+        // +1 for libnats' callbacks; released by natsClosedTrampoline.
+        let retained = Unmanaged.passRetained(context)
+        var connOut: OpaquePointer? = nil
+        let status = natsConnection_Connect(&connOut, opts)
+        guard status == NATS_OK, let conn = connOut else {
+            // A failed natsConnection_Connect releases its half-built connection without posting
+            // any callback, so libnats never used the +1.
+            let error = NATSError(status: status == NATS_OK ? NATS_ERR : status, operation: "connect to \(options.url)")
+            retained.release()
+            if error.kind == .invalidArgument { throw error }
+            return .failure(error)
+        }
+        return .success(conn)
+    }
+
+    /// Keeps trying the first connect with the reconnect backoff until it succeeds or `close`.
+    private func startConnector() {
+        state.withLock { $0.connectorRunning = true }
+        let options = self.options
+        let context = self.context
+        let stop = connectorStop
+        let exited = connectorExited
+        let thread = Thread { [weak self] in
+            NATSThread.markCurrent()  // a close() from here must not wait for this thread
+            defer { exited.open() }
+            var attempt = 0
+            while true {
+                attempt += 1
+                let delayMs = NATSReconnectBackoff.delayMs(attempt: attempt, baseMs: options.reconnectWaitMs,
+                                                           capMs: options.maxReconnectWaitMs,
+                                                           jitterMs: options.reconnectJitterMs)
+                if stop.wait(until: Date().addingTimeInterval(Double(delayMs) / 1000)) { return }
+                guard case .success(let conn)? = try? Self.connectOnce(options, context) else { continue }
+                if self?.install(conn) != true {
+                    natsConnection_Destroy(conn)  // closed meanwhile: this thread owns it
+                }
+                return
+            }
+        }
+        thread.name = "nats-first-connect"
+        thread.start()
+    }
+
+    /// Publishes the connection, then makes the awaiting subscriptions and sends the buffered
+    /// publishes, in that order (a buffered publish reaches a subscription made before it).
+    private func install(_ conn: OpaquePointer) -> Bool {
+        let failures = state.withLock { (st: inout State) -> [NATSError]? in
+            guard !st.closing else { return nil }
+            connection.store(UInt(bitPattern: conn), ordering: .releasing)
+            var failures: [NATSError] = []
+            for awaiting in st.awaitingConnection {
+                do throws(NATSError) {
+                    try attach(awaiting.subscription, conn, pendingMessageLimit: awaiting.pendingMessageLimit,
+                               pendingByteLimit: awaiting.pendingByteLimit)
+                } catch {
+                    failures.append(error)
+                    st.subscriptions.removeValue(forKey: ObjectIdentifier(awaiting.subscription))
+                    awaiting.subscription.context.completed.open()  // never attached: its handler never runs
+                }
+            }
+            for publish in st.bufferedPublishes {
+                let status = publish.subject.withCString { subject in
+                    publish.payload.withUnsafeBytes { Self.publish(conn, subject, $0, publish.headers) }
+                }
+                if status != NATS_OK { failures.append(NATSError(status: status, operation: "publish", subject: publish.subject)) }
+            }
+            st.awaitingConnection.removeAll()
+            st.bufferedPublishes.removeAll()
+            st.bufferedBytes = 0
+            st.connectorRunning = false
+            return failures
+        }
+        guard let failures else { return false }
+        context.connects.add(1, ordering: .relaxed)
+        context.emit(.connected)
+        for failure in failures { context.emit(.error("\(failure)")) }
+        return true
     }
 
     // MARK: Subscribe
@@ -249,58 +357,80 @@ public final class NATSClient: @unchecked Sendable {
                                     detail: "pending limits must be -1 or in 1...\(Int32.max) (got \(pendingMessageLimit) msgs, \(pendingByteLimit) bytes)")
         }
 
-        let context = SubscriptionContext(subject: subject, handler: handler)
-        let closure = Unmanaged.passUnretained(context).toOpaque()
-
-        return try state.withLock { (st: inout State) throws(NATSError) -> NATSSubscription in
+        let subscription = NATSSubscription(subject: subject, queueGroup: queueGroup,
+                                            context: SubscriptionContext(subject: subject, handler: handler), owner: self)
+        try state.withLock { (st: inout State) throws(NATSError) -> Void in
             guard !st.closing, gate.enter() else {
                 throw NATSError.invalid(NATS_CONNECTION_CLOSED, operation: "subscribe", subject: subject,
                                         detail: "client is closed")
             }
             defer { gate.leave() }
-
-            var subOut: OpaquePointer? = nil
-            let status: natsStatus = subject.withCString { subj in
-                if let queueGroup {
-                    return queueGroup.withCString { queue in
-                        natsConnection_QueueSubscribe(&subOut, nc, subj, queue, natsMessageTrampoline, closure)
-                    }
-                }
-                return natsConnection_Subscribe(&subOut, nc, subj, natsMessageTrampoline, closure)
+            if let nc {
+                try attach(subscription, nc, pendingMessageLimit: pendingMessageLimit, pendingByteLimit: pendingByteLimit)
+            } else {
+                st.awaitingConnection.append(AwaitingSubscription(subscription: subscription, pendingMessageLimit: pendingMessageLimit,
+                                                                  pendingByteLimit: pendingByteLimit))
             }
-            guard status == NATS_OK, let sub = subOut else {
-                // No subscription exists, libnats holds no live reference to `context`
-                // (it was passed unretained and is freed with this scope).
-                throw NATSError(status: status == NATS_OK ? NATS_ERR : status, operation: "subscribe", subject: subject)
-            }
-            // Until here `context` was kept alive by this scope. From now on libnats owns a +1,
-            // released only by natsSubscriptionCompleteTrampoline.
-            _ = Unmanaged.passRetained(context)
-            let subscription = NATSSubscription(subject: subject, queueGroup: queueGroup, handle: sub,
-                                                context: context, owner: self)
             st.subscriptions[ObjectIdentifier(subscription)] = subscription
+        }
+        return subscription
+    }
 
-            let completeStatus = natsSubscription_SetOnCompleteCB(sub, natsSubscriptionCompleteTrampoline, closure)
-            if completeStatus != NATS_OK {
-                // Only possible if the subscription was already closed, which cannot happen while
-                // we hold the state lock of an open client. libnats will then never call
-                // OnComplete and its handler might still be finishing, so the +1 is deliberately
-                // leaked (one small object) instead of risking a use-after-free.
-                throw NATSError(status: completeStatus, operation: "subscribe (set OnComplete)", subject: subject)
+    /// Makes `subscription` on the server. Caller holds the state lock and keeps `conn` alive.
+    private func attach(_ subscription: NATSSubscription, _ conn: OpaquePointer,
+                        pendingMessageLimit: Int, pendingByteLimit: Int) throws(NATSError) {
+        let subject = subscription.subject
+        let context = subscription.context
+        let closure = Unmanaged.passUnretained(context).toOpaque()
+        var subOut: OpaquePointer? = nil
+        let status: natsStatus = subject.withCString { subj in
+            if let queueGroup = subscription.queueGroup {
+                return queueGroup.withCString { queue in
+                    natsConnection_QueueSubscribe(&subOut, conn, subj, queue, natsMessageTrampoline, closure)
+                }
             }
-            let limitStatus = natsSubscription_SetPendingLimits(sub, Int32(pendingMessageLimit), Int32(pendingByteLimit))
-            if limitStatus != NATS_OK {
-                let error = NATSError(status: limitStatus, operation: "subscribe (set pending limits)", subject: subject)
-                // Close it; OnComplete releases the context, close()/deinit destroys the handle.
-                _ = natsSubscription_Unsubscribe(sub)
-                throw error
-            }
-            return subscription
+            return natsConnection_Subscribe(&subOut, conn, subj, natsMessageTrampoline, closure)
+        }
+        guard status == NATS_OK, let sub = subOut else {
+            // No subscription exists, libnats holds no live reference to `context`
+            // (it was passed unretained and the NATSSubscription keeps it).
+            throw NATSError(status: status == NATS_OK ? NATS_ERR : status, operation: "subscribe", subject: subject)
+        }
+        // From now on libnats owns a +1, released only by natsSubscriptionCompleteTrampoline.
+        _ = Unmanaged.passRetained(context)
+        subscription.attach(sub)
+
+        let completeStatus = natsSubscription_SetOnCompleteCB(sub, natsSubscriptionCompleteTrampoline, closure)
+        if completeStatus != NATS_OK {
+            // Only possible if the subscription was already closed, which cannot happen while
+            // we hold the state lock of an open client. libnats will then never call
+            // OnComplete and its handler might still be finishing, so the +1 is deliberately
+            // leaked (one small object) instead of risking a use-after-free.
+            throw NATSError(status: completeStatus, operation: "subscribe (set OnComplete)", subject: subject)
+        }
+        let limitStatus = natsSubscription_SetPendingLimits(sub, Int32(pendingMessageLimit), Int32(pendingByteLimit))
+        if limitStatus != NATS_OK {
+            let error = NATSError(status: limitStatus, operation: "subscribe (set pending limits)", subject: subject)
+            // Close it; OnComplete releases the context, close()/deinit destroys the handle.
+            _ = natsSubscription_Unsubscribe(sub)
+            throw error
         }
     }
 
     func forget(_ subscription: NATSSubscription) {
         state.withLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }
+    }
+
+    /// Withdraws a subscription still waiting for the first connect. False once it was made.
+    func withdrawAwaiting(_ subscription: NATSSubscription) -> Bool {
+        let withdrawn = state.withLock { st in
+            guard let index = st.awaitingConnection.firstIndex(where: { $0.subscription === subscription }) else { return false }
+            st.awaitingConnection.remove(at: index)
+            st.subscriptions.removeValue(forKey: ObjectIdentifier(subscription))
+            return true
+        }
+        if withdrawn { subscription.context.completed.open() }  // never attached: its handler never runs
+        return withdrawn
     }
 
     // MARK: Publish
@@ -318,11 +448,11 @@ public final class NATSClient: @unchecked Sendable {
             throw NATSError.invalid(NATS_CONNECTION_CLOSED, operation: "publish", subject: subject, detail: "client is closed")
         }
         defer { gate.leave() }
-        let status: natsStatus = subject.withCString { subj in
-            if headers.isEmpty {
-                return natsConnection_Publish(nc, subj, payload.baseAddress, Int32(payload.count))
-            }
-            return Self.publishWithHeaders(nc, subj, payload, headers)
+        let status: natsStatus
+        if let nc {
+            status = subject.withCString { Self.publish(nc, $0, payload, headers) }
+        } else {
+            status = bufferBeforeFirstConnect(subject: subject, payload: payload, headers: headers)
         }
         if status != NATS_OK {
             throw NATSError(status: status, operation: "publish", subject: subject)
@@ -333,8 +463,33 @@ public final class NATSClient: @unchecked Sendable {
         try bytes.withUnsafeBytes { try publish(subject: subject, payload: $0, headers: headers) }
     }
 
-    private static func publishWithHeaders(_ nc: OpaquePointer, _ subject: UnsafePointer<CChar>,
-                                           _ payload: UnsafeRawBufferPointer, _ headers: [(String, String)]) -> natsStatus {
+    /// Before the first connect: keep the publish for `install`, within `reconnectBufferBytes`
+    /// (the budget libnats applies while reconnecting). Rechecks under the lock, since the
+    /// connector may have installed the connection since the caller looked.
+    private func bufferBeforeFirstConnect(subject: String, payload: UnsafeRawBufferPointer,
+                                          headers: [(String, String)]) -> natsStatus {
+        let buffered: Bool? = state.withLock { st in
+            if nc != nil { return nil }
+            let size = subject.utf8.count + payload.count
+            guard st.bufferedBytes + size <= options.reconnectBufferBytes else { return false }
+            st.bufferedPublishes.append(BufferedPublish(subject: subject, payload: Array(payload), headers: headers))
+            st.bufferedBytes += size
+            return true
+        }
+        switch buffered {
+        case true?: return NATS_OK
+        case false?: return NATS_INSUFFICIENT_BUFFER
+        case nil:
+            guard let nc else { return NATS_NOT_YET_CONNECTED }
+            return subject.withCString { Self.publish(nc, $0, payload, headers) }
+        }
+    }
+
+    private static func publish(_ nc: OpaquePointer, _ subject: UnsafePointer<CChar>,
+                                _ payload: UnsafeRawBufferPointer, _ headers: [(String, String)]) -> natsStatus {
+        if headers.isEmpty {
+            return natsConnection_Publish(nc, subject, payload.baseAddress, Int32(payload.count))
+        }
         var msgOut: OpaquePointer? = nil
         var status = natsMsg_Create(&msgOut, subject, nil,
                                     payload.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(payload.count))
@@ -353,11 +508,9 @@ public final class NATSClient: @unchecked Sendable {
         guard timeoutMs > 0 else {
             throw NATSError.invalid(NATS_INVALID_TIMEOUT, operation: "flush", detail: "timeout must be > 0 ms")
         }
-        guard gate.enter() else {
-            throw NATSError.invalid(NATS_CONNECTION_CLOSED, operation: "flush", detail: "client is closed")
+        try withConnection("flush") { nc in
+            try NATSError.check(natsConnection_FlushTimeout(nc, timeoutMs), "flush")
         }
-        defer { gate.leave() }
-        try NATSError.check(natsConnection_FlushTimeout(nc, timeoutMs), "flush")
     }
 
     // MARK: Close
@@ -368,14 +521,37 @@ public final class NATSClient: @unchecked Sendable {
     /// handler/event callback, it skips drain and flush and closes directly (messages still
     /// pending in the client are discarded). Called outside NATS threads, it returns after every
     /// subscription's OnComplete (bounded), so no handler of this client runs afterwards.
+    /// Before the first connect it stops the connector; buffered publishes are discarded.
     public func close(drainTimeoutMs: Int64) {
-        let taken: [NATSSubscription]? = state.withLock { st in
+        let taken: (subscriptions: [NATSSubscription], awaiting: [NATSSubscription], connector: Bool)? = state.withLock { st in
             if st.closing { return nil }
             st.closing = true
-            return Array(st.subscriptions.values)
+            let awaiting = st.awaitingConnection.map(\.subscription)
+            st.awaitingConnection.removeAll()
+            st.bufferedPublishes.removeAll()
+            st.bufferedBytes = 0
+            return (Array(st.subscriptions.values), awaiting, st.connectorRunning)
         }
-        guard let subscriptions = taken else { return }
+        guard let (subscriptions, awaiting, connectorRunning) = taken else { return }
         let canWait = !NATSThread.isCurrent
+        for sub in awaiting { sub.context.completed.open() }  // never attached: their handlers never run
+        if connectorRunning {
+            connectorStop.open()
+            // At most one attempt in progress: one handshake timeout per server.
+            let boundMs = options.connectTimeoutMs * Int64(options.serverURLs.count) + 1000
+            if canWait { _ = connectorExited.wait(until: Date().addingTimeInterval(Double(boundMs) / 1000)) }
+        }
+        // `install` checks `closing` under the state lock, so from here the connection is fixed.
+        guard let nc else {
+            gate.shut()
+            gate.waitForInFlight()
+            let finalStats = counterStats()
+            state.withLock { st in
+                st.finalStats = finalStats
+                st.subscriptions.removeAll()
+            }
+            return
+        }
 
         // `close` is the only code that destroys `nc`, and runs once: no gate needed here.
         // Draining needs the server (UNSUB + PING/PONG); while disconnected libnats would sit on
@@ -429,6 +605,7 @@ public final class NATSClient: @unchecked Sendable {
     /// Caller guarantees `nc` is not destroyed during the call.
     private func readStats() -> NATSClientStats {
         var result = counterStats()
+        guard let nc else { return result }
         var statsOut: OpaquePointer? = nil
         guard natsStatistics_Create(&statsOut) == NATS_OK, let st = statsOut else { return result }
         defer { natsStatistics_Destroy(st) }
@@ -482,9 +659,8 @@ public final class NATSClient: @unchecked Sendable {
         try NATSError.check(natsOptions_SetTimeout(opts, o.connectTimeoutMs), op + " (connect timeout)")
         try NATSError.check(natsOptions_SetPingInterval(opts, o.pingIntervalMs), op + " (ping interval)")
         try NATSError.check(natsOptions_SetMaxPingsOut(opts, Int32(o.maxPingsOut)), op + " (max pings out)")
-        // With a connected callback, Connect returns NATS_NOT_YET_CONNECTED instead of blocking
-        // and keeps trying in the background with the reconnect settings.
-        try NATSError.check(natsOptions_SetRetryOnFailedConnect(opts, true, natsConnectedTrampoline, closure), op + " (retry on failed connect)")
+        // The first connect is retried by the wrapper (see NATSClient), not by libnats.
+        try NATSError.check(natsOptions_SetRetryOnFailedConnect(opts, false, nil, nil), op + " (retry on failed connect)")
         try NATSError.check(natsOptions_SetErrorHandler(opts, natsErrorTrampoline, closure), op + " (error handler)")
         try NATSError.check(natsOptions_SetDisconnectedCB(opts, natsDisconnectedTrampoline, closure), op + " (disconnected cb)")
         try NATSError.check(natsOptions_SetReconnectedCB(opts, natsReconnectedTrampoline, closure), op + " (reconnected cb)")

@@ -51,13 +51,19 @@ public final class NATSSubscription: @unchecked Sendable {
     }
     private let state: Mutex<State>
 
-    init(subject: String, queueGroup: String?, handle: OpaquePointer, context: SubscriptionContext,
-         owner: NATSClient) {
+    /// Without a handle until `attach`: the client makes it on the server now, or at the first
+    /// connect.
+    init(subject: String, queueGroup: String?, context: SubscriptionContext, owner: NATSClient) {
         self.subject = subject
         self.queueGroup = queueGroup
         self.context = context
         self.owner = owner
-        self.state = Mutex(State(handle: handle))
+        self.state = Mutex(State(handle: nil))
+    }
+
+    /// The libnats subscription, once made on the server (called once, under the client's lock).
+    func attach(_ handle: OpaquePointer) {
+        state.withLock { $0.handle = handle }
     }
 
     /// Messages dropped by libnats because the pending limits were reached (slow consumer).
@@ -114,7 +120,12 @@ public final class NATSSubscription: @unchecked Sendable {
             Self.snapshotCounters(h, &s)
             return natsSubscription_DrainTimeout(h, timeoutMs)
         }
-        guard let status else { return }  // handle already destroyed: drained or connection closed
+        guard let status else {
+            // Not made on the server yet (waiting for the first connect), or already destroyed
+            // (drained or connection closed): nothing to drain either way.
+            _ = owner?.withdrawAwaiting(self)
+            return
+        }
         if status != NATS_OK {
             // An already-closed subscription (connection closed, drain in progress) still reaches
             // OnComplete; anything else is a real failure.
