@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(
             name: "SidecarTests",
             dependencies: ["Sidecar", "Strategies", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

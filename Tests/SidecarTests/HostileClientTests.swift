@@ -235,6 +235,7 @@ struct HostileClientTests {
         var baseline: [Double] = [], hostile: [Double] = [], openSeconds: [Double] = []
         var crowdFailures: [String] = []
         var rssHostile = 0
+        var rssAfterRounds: [Int] = []
         for _ in 0..<Self.runs {
             baseline.append(try await Self.throughput(fixture, &market, count: Self.messages))
             let connections = fixture.server.connectionCount
@@ -256,6 +257,7 @@ struct HostileClientTests {
             set.crowd.removeAll()
             // (+2: the refused peer's connections come and go meanwhile.)
             try await waitUntil("hostile connections closed", timeout: 20) { fixture.server.connectionCount <= connections + 2 }
+            rssAfterRounds.append(residentBytes())
         }
         // The slow clients have reached their frame timeout by now (or soon).
         try await waitUntil("slow clients cut off", timeout: 30) { fixture.socketStats.badFrames.value >= 4 }
@@ -275,7 +277,7 @@ struct HostileClientTests {
               + "honest calls \(honestCalls.load(ordering: .relaxed)) (max \(honestMaxMs.load(ordering: .relaxed)) ms), "
               + "honest subscriber events \(subscriberEvents.load(ordering: .relaxed)); "
               + "events dropped for never-readers \(dropped); refused peers \(fixture.socketStats.permissionDenied.value); "
-              + "RSS \(rssStart >> 20) → max \(rssHostile >> 20) → \(rssEnd >> 20) MiB; "
+              + "RSS \(rssStart >> 20) → max \(rssHostile >> 20) → \(rssEnd >> 20) MiB (after each round: \(rssAfterRounds.map { $0 >> 20 }) MiB); "
               + "slow clients \(slowResults.withLock { $0.mapValues { $0.map { "\($0)" } ?? "nil" } })")
 
         #expect(ratio >= 1 - Self.tolerance,

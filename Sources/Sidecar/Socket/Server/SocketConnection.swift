@@ -18,7 +18,7 @@ struct SocketConnectionSettings: Sendable {
 }
 
 /// One client connection. Everything here runs on the channel's event loop; the only state the
-/// ingest thread touches is the `SocketOutbox`.
+/// hub's fan-out touches is the `SocketOutbox`.
 ///
 /// Requests are answered in arrival order, synchronously, from published snapshots; config
 /// calls are answered when the config service completes them (matched by id). Pushed
@@ -416,6 +416,12 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
                     let metrics = SocketMapping.depth(key: update.key, metrics: update.metrics, trend: update.trend,
                                                       bids: update.bids, asks: update.asks)
                     SocketCodec.encodeFrame(.depthEvent(seq: seq, metrics: metrics), id: id, into: &buffer)
+                case .gap(let id, let gap):
+                    guard subscriptions[id] != nil else { continue }
+                    SocketCodec.encodeFrame(.gap(.init(subscriptionId: id, fromSeq: gap.fromSeq, toSeq: gap.toSeq, stream: gap.stream)),
+                                            id: id, into: &buffer)
+                    stats.gaps.increment()
+                    continue
                 }
                 stats.eventsSent.increment()
             }

@@ -1,11 +1,16 @@
+import NIOCore
+import NIOPosix
 import Strategies
 import Synchronization
 
 /// Hands signals and depth updates from the ingest thread to socket subscribers.
 ///
-/// The ingest thread copies the subscriber list under a short lock, filters, and pushes into
-/// each connection's bounded `SocketOutbox`; nothing here waits on a client. Depth costs one
-/// atomic load per update while nobody subscribes to depth.
+/// The ingest thread only pushes each event once into a bounded lock-free ring and, when no
+/// fan-out is pending, schedules one on the hub's event loop: its cost does not depend on how
+/// many clients subscribe or how slow they are. The fan-out filters, throttles and pushes into
+/// each connection's bounded `SocketOutbox`. Depth costs one atomic load per update while nobody
+/// subscribes to depth. A full ring drops the event (counted); a dropped signal becomes a `Gap`
+/// for every signal subscription.
 public final class SocketHub: Sendable {
     final class SignalTarget: Sendable {
         let outbox: SocketOutbox
@@ -32,7 +37,7 @@ public final class SocketHub: Sendable {
         let venue: Venue
         let symbols: Set<String>
         let minIntervalMs: Int64
-        /// Last push time per symbol (monotonic ms). Only the ingest thread touches it.
+        /// Last push time per symbol (monotonic ms). Only the hub's fan-out touches it.
         private let lastPush = Mutex<[String: Int64]>([:])
 
         init(outbox: SocketOutbox, subscriptionId: UInt64, venue: Venue, symbols: Set<String>, minIntervalMs: Int64) {
@@ -63,39 +68,116 @@ public final class SocketHub: Sendable {
         var depth: [DepthTarget] = []
     }
 
+    enum Event {
+        case signal(Signal)
+        /// `atMs`: monotonic ms at publication, for the per-symbol throttles.
+        case depth(DepthUpdate, atMs: Int64)
+    }
+
     private let registry = Mutex(Registry())
     private let signalSubscribers = Atomic<Int>(0)
     private let depthSubscribers = Atomic<Int>(0)
+    private let ring: SingleProducerRing<Event>
+    private let fanOutLoop: EventLoop
+    private let fanOutScheduled = Atomic<Bool>(false)
+    /// Events refused by the full ring.
+    private let ringDrops = Atomic<Int>(0)
+    /// Sequences of signals refused by the full ring, not yet reported as a gap (rare path).
+    private let droppedSignals = Mutex<ClosedRange<UInt64>?>(nil)
+    /// Fan-out passes handle at most this many events before yielding the event loop.
+    private static let fanOutBatch = 1024
+    /// The fan-out pass, made once (scheduling it then allocates nothing). Set in `init`.
+    nonisolated(unsafe) private var fanOutTask: @Sendable () -> Void = {}
 
-    public init() {}
+    /// `capacity`: events between the ingest thread and the fan-out (rounded up to a power of 2).
+    public init(capacity: Int = 16_384, eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+        ring = SingleProducerRing(capacity: capacity)
+        fanOutLoop = eventLoop
+        fanOutTask = { [weak self] in self?.fanOut() }
+    }
+
+    /// Events the full ring refused since start.
+    public var droppedEvents: Int { ringDrops.load(ordering: .relaxed) }
 
     // MARK: Ingest thread
 
     /// A signal entered the log (it carries its sequence number).
     public func signalAppended(_ signal: Signal) {
         guard signalSubscribers.load(ordering: .relaxed) > 0 else { return }
-        let targets = registry.withLock { $0.signals }
-        for target in targets where target.matches(signal) {
-            target.outbox.pushSignal(signal, subscriptionId: target.subscriptionId)
+        if !ring.push(.signal(signal)) {
+            ringDrops.add(1, ordering: .relaxed)
+            let seq = signal.sequence
+            noteLost(seq...seq)
+        }
+        scheduleFanOut()
+    }
+
+    /// A depth cell was published: one snapshot for every depth subscription.
+    public func depthPublished(_ cell: DepthCell) {
+        guard depthSubscribers.load(ordering: .relaxed) > 0 else { return }
+        let update = cell.read { snapshot in
+            DepthUpdate(key: snapshot.key, metrics: snapshot.metrics, bids: snapshot.bids, asks: snapshot.asks,
+                        trend: SocketMapping.trend(snapshot))
+        }
+        guard let update else { return }
+        if !ring.push(.depth(update, atMs: MonotonicClock.nowMs())) {
+            ringDrops.add(1, ordering: .relaxed)  // a newer snapshot of the symbol follows
+        }
+        scheduleFanOut()
+    }
+
+    private func scheduleFanOut() {
+        guard !fanOutScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        fanOutLoop.execute(fanOutTask)
+    }
+
+    // MARK: Fan-out (hub event loop)
+
+    private func fanOut() {
+        fanOutScheduled.store(false, ordering: .releasing)  // later pushes schedule another pass
+        let targets = registry.withLock { $0 }
+        // Signals the full ring refused: reported where they would have been, before the first
+        // later signal (or at the end of the pass once the ring is empty).
+        var lost = droppedSignals.withLock { range in defer { range = nil }; return range }
+        var handled = 0
+        while handled < Self.fanOutBatch, let event = ring.pop() {
+            handled += 1
+            switch event {
+            case .signal(let signal):
+                if let range = lost, signal.sequence > range.lowerBound {
+                    reportLost(range, targets.signals)
+                    lost = nil
+                }
+                for target in targets.signals where target.matches(signal) {
+                    target.outbox.pushSignal(signal, subscriptionId: target.subscriptionId)
+                }
+            case .depth(let update, let atMs):
+                let key = update.key
+                for target in targets.depth where target.matches(key) && target.due(key.symbol, nowMs: atMs) {
+                    target.outbox.pushDepth(update, subscriptionId: target.subscriptionId)
+                }
+            }
+        }
+        if handled == Self.fanOutBatch {
+            if let range = lost { noteLost(range) }  // not reached yet: keep it for the next pass
+            scheduleFanOut()  // more may wait: let other work on this loop run first
+        } else if let range = lost {
+            reportLost(range, targets.signals)
         }
     }
 
-    /// A depth cell was published. Reads the snapshot only if some subscription is due.
-    public func depthPublished(_ cell: DepthCell) {
-        guard depthSubscribers.load(ordering: .relaxed) > 0 else { return }
-        let targets = registry.withLock { $0.depth }
-        let key = cell.key
-        let now = MonotonicClock.nowMs()
-        var update: DepthUpdate?
-        for target in targets where target.matches(key) && target.due(key.symbol, nowMs: now) {
-            if update == nil {
-                update = cell.read { snapshot in
-                    DepthUpdate(key: snapshot.key, metrics: snapshot.metrics, bids: snapshot.bids, asks: snapshot.asks,
-                                trend: SocketMapping.trend(snapshot))
-                }
-            }
-            guard let update else { return }
-            target.outbox.pushDepth(update, subscriptionId: target.subscriptionId)
+    private func noteLost(_ range: ClosedRange<UInt64>) {
+        droppedSignals.withLock { pending in
+            pending = pending.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
+        }
+    }
+
+    /// Every signal subscription hears of the lost range (their filters cannot be applied to
+    /// signals that were never seen); clients re-read the range from the log if they need it.
+    private func reportLost(_ range: ClosedRange<UInt64>, _ targets: [SignalTarget]) {
+        for target in targets {
+            target.outbox.pushGap(subscriptionId: target.subscriptionId, stream: .signals,
+                                  fromSeq: range.lowerBound, toSeq: range.upperBound)
         }
     }
 

@@ -16,15 +16,17 @@ struct DepthUpdate: Sendable {
 enum QueuedEvent: Sendable {
     case signal(subscriptionId: UInt64, signal: Signal)
     case depth(subscriptionId: UInt64, seq: UInt64, update: DepthUpdate)
+    /// Events lost before they reached this queue (the hub's ring was full), in stream order.
+    case gap(subscriptionId: UInt64, gap: SocketOutbox.PendingGap)
 
     var subscriptionId: UInt64 {
         switch self {
-        case .signal(let id, _), .depth(let id, _, _): id
+        case .signal(let id, _), .depth(let id, _, _), .gap(let id, _): id
         }
     }
 }
 
-/// One connection's bounded queue of pushed events, filled by the ingest thread and drained by
+/// One connection's bounded queue of pushed events, filled by the hub's fan-out and drained by
 /// the connection's event loop.
 ///
 /// The lock is held only to push or pop (never across I/O), so ingestion never waits for a
@@ -82,7 +84,7 @@ final class SocketOutbox: @unchecked Sendable {
 
     var count: Int { state.withLock { $0.queue.count } }
 
-    // MARK: Ingest thread
+    // MARK: Hub fan-out
 
     func pushSignal(_ signal: Signal, subscriptionId: UInt64) {
         let drain: (@Sendable () -> Void)? = state.withLock { state in
@@ -106,6 +108,23 @@ final class SocketOutbox: @unchecked Sendable {
         schedule(drain)
     }
 
+    /// Events of `subscriptionId` in `fromSeq...toSeq` were lost before reaching this queue:
+    /// queued as a `Gap` in its place among the events.
+    func pushGap(subscriptionId: UInt64, stream: SocketProtocol.Stream, fromSeq: UInt64, toSeq: UInt64) {
+        let drain: (@Sendable () -> Void)? = state.withLock { state in
+            guard !state.closed else { return nil }
+            if let highest = state.replaying[subscriptionId] {
+                state.replaying[subscriptionId] = max(highest, toSeq)  // the replay re-reads the log
+                return nil
+            }
+            makeRoom(&state)
+            state.queue.append(.gap(subscriptionId: subscriptionId,
+                                    gap: PendingGap(stream: stream, fromSeq: fromSeq, toSeq: toSeq)))
+            return state.drain
+        }
+        schedule(drain)
+    }
+
     private func makeRoom(_ state: inout State) {
         while state.queue.count >= capacity, let dropped = state.queue.popFirst() {
             switch dropped {
@@ -119,6 +138,9 @@ final class SocketOutbox: @unchecked Sendable {
             case .depth(let id, let seq, _):
                 Self.extend(&state.gaps, id, .depth, seq)
                 stats.eventsDropped.increment()
+            case .gap(let id, let gap):  // every event still queued is newer: it merges into the next gap
+                Self.extend(&state.gaps, id, gap.stream, gap.fromSeq)
+                Self.extend(&state.gaps, id, gap.stream, gap.toSeq)
             }
         }
     }
