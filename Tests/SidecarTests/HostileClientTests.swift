@@ -13,15 +13,16 @@ import Glibc
 /// Knobs (defaults are the bounded run of `make test`):
 ///   HOSTILE_MESSAGES=30000    messages per throughput run
 ///   HOSTILE_RUNS=3            rounds of a run without, then with the hostile clients (median ratio)
-///   HOSTILE_TOLERANCE=0.25    allowed throughput loss with the hostile clients (the 5% is
-///                             the target of the full-size run; see docs/RELIABILITY.md)
+///   HOSTILE_TOLERANCE=0.15    allowed throughput loss with the hostile clients (the 5% is
+///                             asserted by the full-size run; the bounded run's 3 short rounds on
+///                             a shared machine vary by about 10%; see docs/RELIABILITY.md)
 ///   HOSTILE_CONNECTIONS=1000  connections opened at once
 @Suite("Hostile and slow socket clients", .serialized)
 struct HostileClientTests {
     static let env = ProcessInfo.processInfo.environment
     static let messages = env["HOSTILE_MESSAGES"].flatMap(Int.init) ?? 30_000
     static let runs = env["HOSTILE_RUNS"].flatMap(Int.init) ?? 3
-    static let tolerance = env["HOSTILE_TOLERANCE"].flatMap(Double.init) ?? 0.25
+    static let tolerance = env["HOSTILE_TOLERANCE"].flatMap(Double.init) ?? 0.15
     static let crowd = env["HOSTILE_CONNECTIONS"].flatMap(Int.init) ?? 1000
     static let frameTimeout = Duration.seconds(3)
 
@@ -39,13 +40,15 @@ struct HostileClientTests {
     }
 
     /// Ingests `count` synthetic messages as the ingest thread would; processed messages per second
-    /// from the engine's `IngestStats`.
-    static func throughput(_ fixture: SocketFixture, _ market: inout SyntheticMarket, count: Int) async throws -> Double {
-        let payloads = (0..<count).map { _ in market.next().payload }
+    /// from the engine's `IngestStats`. The payloads are generated before the clock starts, into
+    /// one reused buffer, so the test's own allocations neither cost time nor grow RSS.
+    static func throughput(_ fixture: SocketFixture, _ market: inout SyntheticMarket, _ batch: PayloadBatch,
+                           count: Int) async throws -> Double {
+        batch.refill(&market, count: count)
         let before = fixture.stats.processed.value
         let elapsed = try await offloaded { () -> Double in
             let start = DispatchTime.now().uptimeNanoseconds
-            fixture.feed(payloads)
+            fixture.feed(batch)
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         return Double(fixture.stats.processed.value - before) / elapsed
@@ -119,7 +122,8 @@ struct HostileClientTests {
         let path = fixture.path
         var market = SyntheticMarket(.init(symbols: (0..<20).map { "SYM\($0)USDT" } + ["BTCUSDT", "ETHUSDT"]))
         // Warm-up, at the size of a measured run (so its allocations are already in RSS).
-        _ = try await Self.throughput(fixture, &market, count: Self.messages)
+        let batch = PayloadBatch()
+        _ = try await Self.throughput(fixture, &market, batch, count: Self.messages)
         let rssStart = residentBytes()
         let stop = Atomic<Bool>(false)
 
@@ -237,14 +241,14 @@ struct HostileClientTests {
         var rssHostile = 0
         var rssAfterRounds: [Int] = []
         for _ in 0..<Self.runs {
-            baseline.append(try await Self.throughput(fixture, &market, count: Self.messages))
+            baseline.append(try await Self.throughput(fixture, &market, batch, count: Self.messages))
             let connections = fixture.server.connectionCount
             let set = try await HostileSet.open(path: path, crowd: Self.crowd)
             crowdFailures += set.failures
             openSeconds.append(set.openSeconds)
             #expect(set.crowd.count == Self.crowd)
             #expect(fixture.server.connectionCount >= connections + Self.crowd)
-            hostile.append(try await Self.throughput(fixture, &market, count: Self.messages))
+            hostile.append(try await Self.throughput(fixture, &market, batch, count: Self.messages))
             rssHostile = max(rssHostile, residentBytes())
             // A never-reader is still connected and, once it reads, gets its pushed events.
             do {

@@ -208,6 +208,20 @@ final class SocketFixture: @unchecked Sendable {
         }
     }
 
+    /// Ingests the payloads stored back to back in `batch` (no allocation per message here).
+    func feed(_ batch: PayloadBatch) {
+        feedLock.withLock {
+            batch.bytes.withUnsafeBytes { all in
+                var start = 0
+                for end in batch.ends {
+                    engine.ingest(UnsafeRawBufferPointer(rebasing: all[start..<end]), subjectVenue: .spot,
+                                  receiveTimeMs: WallClock.nowMs())
+                    start = end
+                }
+            }
+        }
+    }
+
     /// Emits a signal through the router (log, then socket subscribers).
     func emit(symbol: String, strategy: String = "orderbook_skew", action: SignalAction = .buy, eventTimeMs: Int64) {
         feedLock.withLock {
@@ -241,4 +255,21 @@ func residentBytes() -> Int {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Synthetic market payloads stored back to back in one buffer that is reused from run to run.
+final class PayloadBatch: @unchecked Sendable {
+    private(set) var bytes: [UInt8] = []
+    /// End offset of each payload in `bytes`.
+    private(set) var ends: [Int] = []
+
+    func refill(_ market: inout SyntheticMarket, count: Int) {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        ends.reserveCapacity(count)
+        for _ in 0..<count {
+            bytes += market.next().payload
+            ends.append(bytes.count)
+        }
+    }
 }
