@@ -33,7 +33,8 @@ struct SocketHubTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        let hub = SocketHub(capacity: 4, eventLoop: loop)
+        let stats = SocketStats()
+        let hub = SocketHub(capacity: 4, eventLoop: loop, stats: stats)
         let all = SocketOutbox(capacity: 100, eventLoop: loop, stats: SocketStats())
         let btcOnly = SocketOutbox(capacity: 100, eventLoop: loop, stats: SocketStats())
         hub.add(SocketHub.SignalTarget(outbox: all, subscriptionId: 1, symbols: [], strategies: []))
@@ -44,6 +45,7 @@ struct SocketHubTests {
         Self.whileHeld(loop) {
             for signal in stored { hub.signalAppended(signal) }  // returns although nothing drains
             #expect(hub.droppedEvents == 6, "ring of 4 keeps the first 4 of 10")
+            #expect(stats.eventsDropped.value == 6, "counted where /metrics reads socket drops")
         }
         try loop.submit {}.wait()  // the fan-out pass scheduled while held has run
         hub.signalAppended(log.append(Self.signal(11)))  // after the loss, with room again

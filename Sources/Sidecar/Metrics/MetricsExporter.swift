@@ -200,7 +200,7 @@ public final class MetricsExporter: Sendable {
                     socket.requests(call).value
                 }
             }
-            counter("realtime_socket_events_dropped_total", "Pushed events dropped from full socket client queues") {
+            counter("realtime_socket_events_dropped_total", "Pushed events dropped from full socket client queues or the full hub ring") {
                 socket.eventsDropped.value
             }
             counter("realtime_socket_gaps_total", "Gap notices sent to socket clients") { socket.gaps.value }

@@ -18,9 +18,9 @@ public final class SidecarRuntime: @unchecked Sendable {
     public let signalLog: SignalLog
     public let client: NATSClient
     public let ingest: IngestService
-    /// Socket subscribers, fed from the ingest thread.
-    public let socketHub = SocketHub()
     public let socketStats = SocketStats()
+    /// Socket subscribers, fed from the ingest thread.
+    public let socketHub: SocketHub
     /// Runtime strategy configuration (overrides, audit, rollback) over `CONFIG_STORE`.
     public let config: StrategyConfigService
     /// `/ready`'s checks; other components may register more (e.g. the config store's `config`).
@@ -47,6 +47,7 @@ public final class SidecarRuntime: @unchecked Sendable {
         stats = IngestStats(strategyIds: strategyIds)
         board = DepthBoard(historySeconds: 900, ttlSeconds: configuration.engine.symbolTTLSeconds)
         signalLog = SignalLog(capacity: configuration.signalLogCapacity)
+        socketHub = SocketHub(stats: socketStats)
 
         var options = NATSClientOptions()
         options.url = configuration.natsURL

@@ -82,6 +82,7 @@ public final class SocketHub: Sendable {
     private let fanOutScheduled = Atomic<Bool>(false)
     /// Events refused by the full ring.
     private let ringDrops = Atomic<Int>(0)
+    private let stats: SocketStats?
     /// Sequences of signals refused by the full ring, not yet reported as a gap (rare path).
     private let droppedSignals = Mutex<ClosedRange<UInt64>?>(nil)
     /// Fan-out passes handle at most this many events before yielding the event loop.
@@ -90,7 +91,10 @@ public final class SocketHub: Sendable {
     nonisolated(unsafe) private var fanOutTask: @Sendable () -> Void = {}
 
     /// `capacity`: events between the ingest thread and the fan-out (rounded up to a power of 2).
-    public init(capacity: Int = 16_384, eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+    /// `stats`: where the ring's drops are counted too (`eventsDropped`).
+    public init(capacity: Int = 16_384, eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+                stats: SocketStats? = nil) {
+        self.stats = stats
         ring = SingleProducerRing(capacity: capacity)
         fanOutLoop = eventLoop
         fanOutTask = { [weak self] in self?.fanOut() }
@@ -105,7 +109,7 @@ public final class SocketHub: Sendable {
     public func signalAppended(_ signal: Signal) {
         guard signalSubscribers.load(ordering: .relaxed) > 0 else { return }
         if !ring.push(.signal(signal)) {
-            ringDrops.add(1, ordering: .relaxed)
+            countDrop()
             let seq = signal.sequence
             noteLost(seq...seq)
         }
@@ -121,9 +125,14 @@ public final class SocketHub: Sendable {
         }
         guard let update else { return }
         if !ring.push(.depth(update, atMs: MonotonicClock.nowMs())) {
-            ringDrops.add(1, ordering: .relaxed)  // a newer snapshot of the symbol follows
+            countDrop()  // a newer snapshot of the symbol follows
         }
         scheduleFanOut()
+    }
+
+    private func countDrop() {
+        ringDrops.add(1, ordering: .relaxed)
+        stats?.eventsDropped.increment()
     }
 
     private func scheduleFanOut() {

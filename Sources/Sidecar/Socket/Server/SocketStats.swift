@@ -54,7 +54,7 @@ public final class SocketStats: Sendable {
     public let badFrames = StatCounter()
     /// Error responses of any code.
     public let errors = StatCounter()
-    /// Pushed events dropped from full client queues.
+    /// Pushed events dropped from full client queues (or from the hub's full ring).
     public let eventsDropped = StatCounter()
     /// Gap messages sent.
     public let gaps = StatCounter()
