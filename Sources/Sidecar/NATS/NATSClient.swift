@@ -468,21 +468,18 @@ public final class NATSClient: @unchecked Sendable {
     /// connector may have installed the connection since the caller looked.
     private func bufferBeforeFirstConnect(subject: String, payload: UnsafeRawBufferPointer,
                                           headers: [(String, String)]) -> natsStatus {
-        let buffered: Bool? = state.withLock { st in
+        let buffered: natsStatus? = state.withLock { st in
+            if st.closing { return NATS_CONNECTION_CLOSED }
             if nc != nil { return nil }
             let size = subject.utf8.count + payload.count
-            guard st.bufferedBytes + size <= options.reconnectBufferBytes else { return false }
+            guard st.bufferedBytes + size <= options.reconnectBufferBytes else { return NATS_INSUFFICIENT_BUFFER }
             st.bufferedPublishes.append(BufferedPublish(subject: subject, payload: Array(payload), headers: headers))
             st.bufferedBytes += size
-            return true
+            return NATS_OK
         }
-        switch buffered {
-        case true?: return NATS_OK
-        case false?: return NATS_INSUFFICIENT_BUFFER
-        case nil:
-            guard let nc else { return NATS_NOT_YET_CONNECTED }
-            return subject.withCString { Self.publish(nc, $0, payload, headers) }
-        }
+        if let buffered { return buffered }
+        guard let nc else { return NATS_NOT_YET_CONNECTED }
+        return subject.withCString { Self.publish(nc, $0, payload, headers) }
     }
 
     private static func publish(_ nc: OpaquePointer, _ subject: UnsafePointer<CChar>,
