@@ -240,10 +240,77 @@ struct BTCDominanceTests {
         #expect(s.pointCounts.allSatisfy { $0 <= 12 * 3600 + 1 })
         #expect(s.pointCounts[0] > 12 * 3600 - 10)
         #expect(s.dominanceCount <= 13 * 3600 + 1)
-        // Dominance entries are kept 48 h.
+        // Dominance entries: the last 25 h, and the newest entry older than that.
         var d = BTCDominance()
         for i in 0..<(50 * 3600) { d.recordDominance(50, at: Int64(i) * 1000) }
-        #expect(d.dominanceCount == 48 * 3600)
+        #expect(d.dominanceCount == 25 * 3600 + 1)
+    }
+
+    @Test("the rings are allocated for the window at init and never grow: memory does not depend on uptime")
+    func ringsSizedAtInit() {
+        var s = BTCDominance(parameters: ParameterValues(["window_hours": .int(12)]))
+        let atInit = s.capacities
+        #expect(atInit == [12 * 3600 + 2, 12 * 3600 + 2, 12 * 3600 + 2, 25 * 3600 + 3])
+        // 26 h (past the 12 h window and the 25 h of dominance) of trades of the three assets,
+        // each once a second at a varying millisecond.
+        var t: Int64 = 0
+        while t < 26 * Self.hour {
+            for (k, symbol) in BTCDominance.symbols.enumerated() {
+                _ = s.onPrice(key: SymbolKey(venue: .spot, symbol: symbol), price: 100 + Double((t / 1000 + Int64(k)) % 7),
+                              eventTimeMs: t + (t / 1000 * 7 + Int64(k) * 100) % 1000)
+            }
+            t += 1000
+        }
+        #expect(s.pointCounts.allSatisfy { $0 >= 12 * 3600 && $0 <= 12 * 3600 + 1 })
+        #expect(s.dominanceCount >= 25 * 3600)
+        #expect(s.capacities == atInit)
+    }
+
+    @Test("change_24h equals the seed's over 48 h of kept entries, with gaps and assets arriving up to 50 min late")
+    func change24hMatchesFullRetention() {
+        // Reference: every one-per-second entry of the last 48 h, as the seed kept them (sorted
+        // by time; `head` is the oldest kept).
+        var reference: [(Int64, Double)] = []
+        var head = 0
+        func referenceRecord(_ value: Double, _ now: Int64) {
+            if let last = reference.last, floorDiv(now, 1000) == floorDiv(last.0, 1000), now >= last.0 {
+                reference[reference.count - 1] = (now, value)
+            } else if reference.last.map({ now > $0.0 }) ?? true {
+                reference.append((now, value))
+            }
+            while head < reference.count && reference[head].0 <= now - 48 * Self.hour { head += 1 }
+        }
+        func referenceChange(_ now: Int64) -> Double {
+            // The newest kept entry at least 24 h old, by binary search.
+            var lo = head, hi = reference.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if reference[mid].0 <= now - 24 * Self.hour { lo = mid + 1 } else { hi = mid }
+            }
+            guard reference.count - head >= 2, lo > head else { return 0 }
+            return reference[reference.count - 1].1 - reference[lo - 1].1
+        }
+        func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
+
+        var s = BTCDominance()
+        var rng = SplitMix64(seed: 0xD0_41_4A_4E)
+        var clock: Int64 = 1_700_000_000_000
+        var compared = 0
+        for step in 0..<12_000 {
+            // Mostly 1-40 s steps, a 3-30 h gap now and then.
+            clock += step % 1500 == 1499 ? Int64(rng.next() % 27 + 3) * Self.hour : Int64(rng.next() % 40_000 + 1000)
+            // An event of another asset up to 50 minutes behind the newest.
+            let now = rng.next() % 4 == 0 ? clock - Int64(rng.next() % 3_000_000) : clock
+            let value = 40 + Double(rng.next() % 4000) / 100
+            s.recordDominance(value, at: now)
+            referenceRecord(value, now)
+            let probe = clock - Int64(rng.next() % 3_000_000)
+            #expect(s.change24h(now: probe) == referenceChange(probe), "step \(step)")
+            if referenceChange(probe) != 0 { compared += 1 }
+        }
+        // The comparison must have covered real 24 h changes, not only the 0 of a short history.
+        #expect(compared > 5_000)
+        #expect(s.dominanceCount < 25 * 3600 + 3)
     }
 
     @Test("garbage event times such as Int64.min and Int64.max never trap")

@@ -21,10 +21,13 @@
 ///   never ran). Every other symbol is ignored and creates no state.
 /// - Event time, never the wall clock. History is downsampled to one point per second per
 ///   asset (a later price in the same second replaces the earlier one) and the dominance
-///   history likewise, so state is bounded: at most `window_hours · 3600 + 1` points per asset
-///   and 48 h + 1 of dominance entries. Prices older than the window are dropped at once (the
-///   seed kept one extra hour that no computation read). An event older than its asset's
-///   newest point is ignored.
+///   history likewise, so state is bounded: at most `window_hours · 3600 + 2` points per asset
+///   and 25 h + 3 of dominance entries, in rings allocated (and resident) at init, so memory
+///   does not grow with uptime. Prices older than the window are dropped at once (the seed kept
+///   one extra hour that no computation read); dominance entries older than the newest one at
+///   least 25 h old likewise (the seed kept 48 h; `change_24h` reads only the newest entry at
+///   least 24 h old, the extra hour covers events of one asset arriving behind another's). An
+///   event older than its asset's newest point is ignored.
 /// - The signal price is always the latest BTCUSDT price (the seed took the triggering
 ///   message's price, e.g. an ETH price for a BTCUSDT signal).
 /// - `base_confidence_high/low` and `momentum_confidence` are honoured (the seed declared them
@@ -89,17 +92,33 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
     static let dayMs: Int64 = 24 * 3_600_000
 
     public let parameters: Parameters
-    /// Prices of BTC, ETH, BNB (index as in `symbols`), one point per second.
-    private var prices = [EventTimeSeries<Double>](repeating: EventTimeSeries<Double>(), count: 3)
-    /// Dominance entries, one per second.
-    private var dominanceHistory = EventTimeSeries<Double>()
+    /// Prices of BTC, ETH, BNB (index as in `symbols`), one point per second, in rings sized for
+    /// the window (allocated at init: the memory does not grow with uptime).
+    private var prices: [EventTimeSeries<Double>]
+    /// Dominance entries, one per second: the last 24 h and the newest entry older than that.
+    private var dominanceHistory = EventTimeSeries<Double>(capacity: dominanceCapacity, filler: 0)
     private var lastSignalMs: Int64? = nil
     /// The dominance computed on the last event that produced one.
     public private(set) var lastDominance: Double? = nil
 
     public init(parameters: ParameterValues = .init()) {
-        self.parameters = Parameters(parameters)
+        let resolved = Parameters(parameters)
+        self.parameters = resolved
+        let capacity = Self.priceCapacity(windowHours: resolved.windowHours)
+        // Three separate rings (copies of one would share storage until their first append).
+        prices = (0..<3).map { _ in EventTimeSeries<Double>(capacity: capacity, filler: 0) }
     }
+
+    /// One point per second over a window whose both ends count (`window · 3600 + 1` seconds),
+    /// plus the point appended before the window is pruned.
+    static func priceCapacity(windowHours: Int) -> Int { windowHours * 3600 + 2 }
+    /// One-per-second entries over a day and `pruneSlackMs` (both ends), the older entry that
+    /// `change_24h` reads, and the entry appended before pruning.
+    static let dominanceCapacity = Int((dayMs + pruneSlackMs) / 1000) + 3
+    /// Entries are pruned this long after `change_24h` stops needing them, so an event whose
+    /// time is behind the newest (another asset's trade arriving late) reads what 48 h of
+    /// retention would give it.
+    static let pruneSlackMs: Int64 = 3_600_000
 
     public mutating func onTrade(_ trade: TradeEvent) -> Signal? {
         onPrice(key: trade.key, price: trade.price, eventTimeMs: trade.eventTimeMs)
@@ -129,6 +148,8 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
 
     /// Points held per asset (BTC, ETH, BNB) and dominance entries.
     public var pointCounts: [Int] { prices.map(\.count) }
+    /// Points the preallocated rings hold (prices per asset, then dominance): fixed at init.
+    public var capacities: [Int] { prices.map(\.capacity) + [dominanceHistory.capacity] }
     public var dominanceCount: Int { dominanceHistory.count }
 
     // MARK: - Steps (internal so tests can seed state as the seed's goldens did)
@@ -165,7 +186,8 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
         return 30 + (ratio * 50)
     }
 
-    /// Appends a dominance entry (one per second) and drops entries 48 h old or older.
+    /// Appends a dominance entry (one per second) and drops entries 48 h old or older, and those
+    /// older than the newest entry at least 24 h old.
     mutating func recordDominance(_ dominance: Double, at now: Int64) {
         if let last = dominanceHistory.lastTime, floorDivide(now, 1000) == floorDivide(last, 1000), now >= last {
             dominanceHistory.replaceLast(now, dominance)
@@ -173,6 +195,10 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
             dominanceHistory.append(now, dominance)
         }
         dominanceHistory.removeThrough(timeDelta(now, Self.dominanceRetentionMs))
+        // `change_24h` reads only the newest entry at least 24 h old: older ones are never read
+        // again (the seed kept all 48 h).
+        let horizon = timeDelta(now, Self.dayMs + Self.pruneSlackMs)
+        while dominanceHistory.count >= 2 && dominanceHistory.time(1) <= horizon { dominanceHistory.removeFirst() }
     }
 
     func trend() -> String {
