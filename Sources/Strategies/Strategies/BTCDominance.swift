@@ -23,7 +23,7 @@
 ///   asset (a later price in the same second replaces the earlier one) and the dominance
 ///   history likewise, so state is bounded: at most `window_hours · 3600 + 2` points per asset
 ///   and 25 h + 3 of dominance entries, in rings allocated (and resident) at init, so memory
-///   does not grow with uptime. Prices older than the window are dropped at once (the seed kept
+///   does not grow with uptime (≈5.3 MiB at the default 24 h window, ≈13 MiB at 72 h). Prices older than the window are dropped at once (the seed kept
 ///   one extra hour that no computation read); dominance entries older than the newest one at
 ///   least 25 h old likewise (the seed kept 48 h; `change_24h` reads only the newest entry at
 ///   least 24 h old, the extra hour covers events of one asset arriving behind another's). An

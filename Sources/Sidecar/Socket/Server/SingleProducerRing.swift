@@ -23,7 +23,7 @@ final class SingleProducerRing<Element>: @unchecked Sendable {
         mask = size - 1
         slots = .allocate(capacity: size)
         // Written once so the pages are resident from the start: RSS does not creep up over
-        // the first lap of the ring (16,384 slots took an hour of signals to fill).
+        // the ring's first lap.
         memset(UnsafeMutableRawPointer(slots), 0, size * MemoryLayout<Element>.stride)
     }
 

@@ -68,7 +68,10 @@ public final class SocketHub: Sendable {
         var depth: [DepthTarget] = []
     }
 
-    enum Event {
+    /// Boxed (`indirect`): a ring slot is one pointer instead of a whole signal or depth
+    /// snapshot (≈270 B), so the ring costs 128 KiB rather than 4 MiB; pushing allocates one box,
+    /// and only while somebody subscribes.
+    indirect enum Event {
         case signal(Signal)
         /// `atMs`: monotonic ms at publication, for the per-symbol throttles.
         case depth(DepthUpdate, atMs: Int64)
