@@ -273,7 +273,7 @@ struct BTCDominanceTests {
         var reference: [(Int64, Double)] = []
         var head = 0
         func referenceRecord(_ value: Double, _ now: Int64) {
-            if let last = reference.last, floorDiv(now, 1000) == floorDiv(last.0, 1000), now >= last.0 {
+            if let last = reference.last, floorDivide(now, 1000) == floorDivide(last.0, 1000), now >= last.0 {
                 reference[reference.count - 1] = (now, value)
             } else if reference.last.map({ now > $0.0 }) ?? true {
                 reference.append((now, value))
@@ -290,7 +290,6 @@ struct BTCDominanceTests {
             guard reference.count - head >= 2, lo > head else { return 0 }
             return reference[reference.count - 1].1 - reference[lo - 1].1
         }
-        func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
 
         var s = BTCDominance()
         var rng = SplitMix64(seed: 0xD0_41_4A_4E)

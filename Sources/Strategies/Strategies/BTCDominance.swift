@@ -23,11 +23,12 @@
 ///   asset (a later price in the same second replaces the earlier one) and the dominance
 ///   history likewise, so state is bounded: at most `window_hours · 3600 + 2` points per asset
 ///   and 25 h + 3 of dominance entries, in rings allocated (and resident) at init, so memory
-///   does not grow with uptime (≈5.3 MiB at the default 24 h window, ≈13 MiB at 72 h). Prices older than the window are dropped at once (the seed kept
-///   one extra hour that no computation read); dominance entries older than the newest one at
-///   least 25 h old likewise (the seed kept 48 h; `change_24h` reads only the newest entry at
-///   least 24 h old, the extra hour covers events of one asset arriving behind another's). An
-///   event older than its asset's newest point is ignored.
+///   does not grow with uptime (≈5.3 MiB at the default 24 h window, ≈13 MiB at 72 h). Prices
+///   older than the window are dropped at once (the seed kept one extra hour that no
+///   computation read); dominance entries older than the newest one at least 25 h old likewise
+///   (the seed kept 48 h; `change_24h` reads only the newest entry at least 24 h old, the extra
+///   hour covers events of one asset arriving behind another's). An event older than its
+///   asset's newest point is ignored.
 /// - The signal price is always the latest BTCUSDT price (the seed took the triggering
 ///   message's price, e.g. an ETH price for a BTCUSDT signal).
 /// - `base_confidence_high/low` and `momentum_confidence` are honoured (the seed declared them
@@ -95,7 +96,7 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
     /// Prices of BTC, ETH, BNB (index as in `symbols`), one point per second, in rings sized for
     /// the window (allocated at init: the memory does not grow with uptime).
     private var prices: [EventTimeSeries<Double>]
-    /// Dominance entries, one per second: the last 24 h and the newest entry older than that.
+    /// Dominance entries, one per second: the last 25 h and the newest entry older than that.
     private var dominanceHistory = EventTimeSeries<Double>(capacity: dominanceCapacity, filler: 0)
     private var lastSignalMs: Int64? = nil
     /// The dominance computed on the last event that produced one.
@@ -187,7 +188,7 @@ public struct BTCDominance: TradeStrategy, TickerStrategy, Sendable {
     }
 
     /// Appends a dominance entry (one per second) and drops entries 48 h old or older, and those
-    /// older than the newest entry at least 24 h old.
+    /// older than the newest entry at least 25 h old.
     mutating func recordDominance(_ dominance: Double, at now: Int64) {
         if let last = dominanceHistory.lastTime, floorDivide(now, 1000) == floorDivide(last, 1000), now >= last {
             dominanceHistory.replaceLast(now, dominance)
