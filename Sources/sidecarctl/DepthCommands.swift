@@ -96,6 +96,9 @@ struct DepthCommand: ParsableCommand {
         CtlOutput.line(CtlOutput.fields([
             ("symbol", "\(d.symbol) (\(d.venue))"),
             ("event time", CtlOutput.time(d.eventTimeMs)),
+            ("book", d.bookSource.isEmpty ? "-"
+                : "\(d.bookSource)\(d.synced ? ", synced" : ", local book not synced"), update id \(d.lastUpdateId), "
+                + "age \(d.ageMs) ms\(d.stale ? " (STALE)" : "")"),
             ("mid price", n(d.midPrice)),
             ("best bid / ask", "\(n(d.bestBid)) / \(n(d.bestAsk))"),
             ("spread", "\(n(d.spreadAbs)) (\(n(d.spreadBps)) bps)"),

@@ -392,6 +392,8 @@ enum ProtoJSON {
             ("has_strongest_bid", .bool(d.hasStrongestBid)), ("strongest_bid_price", .double(d.strongestBidPrice)),
             ("strongest_bid_volume", .double(d.strongestBidVolume)), ("has_strongest_ask", .bool(d.hasStrongestAsk)),
             ("strongest_ask_price", .double(d.strongestAskPrice)), ("strongest_ask_volume", .double(d.strongestAskVolume)),
+            ("book_source", .string(d.bookSource)), ("synced", .bool(d.synced)), ("last_update_id", .int(d.lastUpdateId)),
+            ("book_event_time_ms", .int(d.bookEventTimeMs)), ("age_ms", .int(d.ageMs)), ("stale", .bool(d.stale)),
         ]
         if levels {
             members += [

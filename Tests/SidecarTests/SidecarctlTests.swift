@@ -181,6 +181,8 @@ private func startSidecar(_ server: NATSServerProcess, _ configure: (inout Sidec
     async throws -> RunningSidecar {
     try await RunningSidecar.start(natsURL: server.url) {
         $0.engine.strategies.parameters["orderbook_skew", default: ParameterValues()].values["cooldown_seconds"] = .double(0)
+        // The synthetic market carries Binance's own stream names: its partial books' labels are true.
+        $0.engine.book.attribution = .label
         configure(&$0)
     }
 }

@@ -165,6 +165,8 @@ final class SocketFixture: @unchecked Sendable {
         self.path = path
         log = SignalLog(capacity: logCapacity)
         var engineConfiguration = EngineConfiguration()
+        // The synthetic market carries Binance's own stream names: its partial books' labels are true.
+        engineConfiguration.book.attribution = .label
         engineConfiguration.strategies.parameters["orderbook_skew", default: ParameterValues()].values["cooldown_seconds"] = .double(0)
         stats = IngestStats(strategyIds: engineConfiguration.enabledStrategyIds)
         router = SignalRouter(minConfidence: 0.6, log: log, stats: stats, publisher: nil, socket: hub)

@@ -7,6 +7,7 @@ import Testing
     func makeEngine() -> (Engine, CollectingSink) {
         var configuration = EngineConfiguration()
         configuration.strategies.enabled = [OrderbookSkew.id]
+        configuration.book.attribution = .label  // partial books of two symbols with true labels
         let sink = CollectingSink()
         let engine = Engine(configuration: configuration, board: DepthBoard(historySeconds: 900, ttlSeconds: 300),
                             stats: IngestStats(strategyIds: [OrderbookSkew.id]), sink: sink)

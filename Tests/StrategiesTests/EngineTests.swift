@@ -22,7 +22,8 @@ enum Frames {
 }
 
 extension Engine {
-    func ingest(_ text: String, receiveTimeMs: Int64 = 1) {
+    /// Receive time after every test frame's event time (a later one would be `event_time_in_future`).
+    func ingest(_ text: String, receiveTimeMs: Int64 = 4_102_444_800_000) {
         var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { ingest(UnsafeRawBufferPointer($0), subjectVenue: nil, receiveTimeMs: receiveTimeMs) }
     }
@@ -34,6 +35,8 @@ struct EngineTests {
         var configuration = EngineConfiguration()
         // Only orderbook_skew, so each test knows which strategy a signal came from.
         configuration.strategies.enabled = [OrderbookSkew.id]
+        // These tests feed partial books for several symbols with true labels.
+        configuration.book.attribution = .label
         configure(&configuration)
         let sink = CollectingSink()
         let board = DepthBoard(historySeconds: 900, ttlSeconds: 300)

@@ -238,20 +238,65 @@ enum Reference {
     static func mapped(_ json: Any, subjectVenue: Venue?, fileVenue: Venue, receiveTimeMs: Int64) throws -> ParseOutcome {
         guard let env = json as? [String: Any] else { throw Reject(reason: .malformedJSON) }
         // Split on the first '@' byte (not Character: a combining mark could merge into it).
-        guard let stream = env["stream"] as? String, let at = stream.utf8.firstIndex(of: 0x40),
-            at != stream.utf8.startIndex,
-            let kind = kind(ofSuffix: String(decoding: stream.utf8[stream.utf8.index(after: at)...], as: UTF8.self))
-        else { throw Reject(reason: .unknownStream) }
+        // The payload decides the kind (docs/BOOKS.md), the label is a hint: `e`, else the spot
+        // partial-book and bookTicker shapes, else the label. A depthUpdate is a diff; under a
+        // non-diff label a futures one is left to the engine (ambiguous).
+        let streamText = env["stream"] as? String
+        let at = streamText?.utf8.firstIndex(of: 0x40)
+        var labelKind: StreamKind? = nil
+        if let streamText, let at {
+            labelKind = kind(ofSuffix: String(decoding: streamText.utf8[streamText.utf8.index(after: at)...], as: UTF8.self))
+        }
+        var kind: StreamKind? = labelKind
+        var ambiguous = false
+        var mismatch = false
+        if let d = env["data"] as? [String: Any] {
+            func has(_ k: String) -> Bool { d[k] != nil && !(d[k] is NSNull) }
+            func present(_ k: String) -> Bool { d[k] != nil }
+            var payload: StreamKind? = nil
+            if let e = d["e"] as? String {
+                switch e {
+                case "trade": payload = .trade
+                case "aggTrade": payload = .aggTrade
+                case "24hrTicker": payload = .ticker
+                case "bookTicker": payload = .bookTicker
+                case "kline": payload = .kline
+                case "markPriceUpdate": payload = .markPrice
+                case "depthUpdate":
+                    payload = .diffDepth
+                    let futures = subjectVenue.map { $0 == .usdm } ?? (has("pu") || has("T"))
+                    if futures && labelKind != .diffDepth { ambiguous = true }
+                default: throw Reject(reason: .unknownStream)
+                }
+                if !ambiguous && payload != labelKind { mismatch = true }
+            } else if !has("e") {
+                if has("lastUpdateId") && present("bids") && present("asks") {
+                    payload = .partialDepth
+                } else if has("u") && present("b") && present("a") && present("B") && present("A") {
+                    payload = .bookTicker
+                }
+                if let payload, payload != labelKind { mismatch = true }
+            }
+            if let payload { kind = payload }
+        }
+        guard let streamText, let at, at != streamText.utf8.startIndex, let kind else {
+            throw Reject(reason: .unknownStream)
+        }
+        let stream = streamText
+        _ = mismatch
         if kind == .kline || kind == .markPrice { return .ignored(kind) }
         guard let d = env["data"] as? [String: Any] else { throw Reject(reason: .missingField) }
 
         var flags: ParseFlags = subjectVenue == nil ? [.venueInferred] : []
+        if mismatch { flags.insert(.labelMismatch) }
         let streamSymbol = asciiUpper(String(decoding: stream.utf8[..<at], as: UTF8.self))
         var symbol = streamSymbol
         if d.keys.contains("s") {
             guard let s = d["s"] as? String, !s.isEmpty else { throw Reject(reason: .missingField) }
             symbol = asciiUpper(s)
             if !symbol.utf8.elementsEqual(streamSymbol.utf8) { flags.insert(.symbolMismatch) }
+        } else if kind == .partialDepth {
+            flags.insert(.symbolFromLabel)
         }
         let key = SymbolKey(venue: subjectVenue ?? fileVenue, symbol: symbol)
 
@@ -315,10 +360,11 @@ enum Reference {
             if snapshot, let bb = bids.first?.0, let ba = asks.first?.0, bb > 0, ba > 0, bb >= ba {
                 throw Reject(reason: .crossedBook)
             }
-            return .event(.depth(DepthEvent(key: key, isSnapshot: snapshot, firstUpdateId: first, finalUpdateId: final,
-                                            previousFinalUpdateId: previous, bids: PriceLevels(bids),
-                                            asks: PriceLevels(asks), eventTimeMs: time)),
-                          kind: kind, flags: flags)
+            var event = DepthEvent(key: key, isSnapshot: snapshot, firstUpdateId: first, finalUpdateId: final,
+                                   previousFinalUpdateId: previous, bids: PriceLevels(bids),
+                                   asks: PriceLevels(asks), eventTimeMs: time)
+            event.isAmbiguous = ambiguous
+            return .event(.depth(event), kind: kind, flags: flags)
         case .kline, .markPrice:
             return .ignored(kind)
         }

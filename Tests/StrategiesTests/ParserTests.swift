@@ -166,7 +166,7 @@ struct ParserKindTests {
         let data = #"{"lastUpdateId":499822903,"bids":[["0.21436000","5897.80000000"],["0.21435000","10920.80000000"]],"asks":[["0.21449000","11400.00000000"],["0.21450000","0.00000000"],["0.21451000","7.5"]]}"#
         let (e, kind, flags) = try #require(F.depth(F.parse(F.envelope("zilusdt@depth20@100ms", data))))
         #expect(kind == .partialDepth)
-        #expect(flags == [.venueInferred])
+        #expect(flags == [.venueInferred, .symbolFromLabel])
         #expect(e == DepthEvent(key: SymbolKey(venue: .spot, symbol: "ZILUSDT"), isSnapshot: true, firstUpdateId: 0,
                                 finalUpdateId: 499_822_903, previousFinalUpdateId: -1,
                                 bids: PriceLevels([(0.21436, 5897.8), (0.21435, 10920.8)]),
@@ -174,13 +174,14 @@ struct ParserKindTests {
                                 eventTimeMs: F.envelopeTimeMs))
     }
 
-    @Test("futures partial depth {e,E,T,s,U,u,pu,b,a}: usdm, ids, E")
+    @Test("futures depthUpdate under a depth20 label {e,E,T,s,U,u,pu,b,a}: usdm, ids, E, left ambiguous for the engine")
     func futuresPartialDepth() throws {
         let data = #"{"e":"depthUpdate","E":1617647797984,"T":1617647797973,"s":"BATUSDT","U":303212654508,"u":303212656228,"pu":303212651104,"b":[["1.2236","49.4"],["1.2234","290.0"]],"a":[["1.2237","80.5"]]}"#
         let (e, kind, flags) = try #require(F.depth(F.parse(F.envelope("batusdt@depth20@100ms", data))))
-        #expect(kind == .partialDepth)
+        #expect(kind == .diffDepth)
         #expect(flags == [.venueInferred])
-        #expect(e == DepthEvent(key: SymbolKey(venue: .usdm, symbol: "BATUSDT"), isSnapshot: true,
+        #expect(e.isAmbiguous)
+        #expect({ var plain = e; plain.isAmbiguous = false; return plain }() == DepthEvent(key: SymbolKey(venue: .usdm, symbol: "BATUSDT"), isSnapshot: false,
                                 firstUpdateId: 303_212_654_508, finalUpdateId: 303_212_656_228,
                                 previousFinalUpdateId: 303_212_651_104,
                                 bids: PriceLevels([(1.2236, 49.4), (1.2234, 290)]), asks: PriceLevels([(1.2237, 80.5)]),
@@ -226,7 +227,8 @@ struct ParserKindTests {
         ("btcusdt@depth20@500ms", .partialDepth),
     ])
     func depthSuffixes(stream: String, kind: StreamKind) throws {
-        let data = #"{"lastUpdateId":1,"bids":[["1","1"]],"asks":[["2","1"]],"b":[["1","1"]],"a":[["2","1"]]}"#
+        // A payload that names no kind (no `e`, not the spot partial shape): the label decides.
+        let data = #"{"U":1,"u":1,"b":[["1","1"]],"a":[["2","1"]]}"#
         let (_, parsedKind, _) = try #require(F.depth(F.parse(#"{"stream":"\#(stream)","data":\#(data)}"#)))
         #expect(parsedKind == kind)
     }
@@ -237,8 +239,11 @@ struct ParserKindTests {
         ("btcusdt@markPrice@1s", .markPrice),
     ])
     func ignoredKinds(stream: String, kind: StreamKind) {
-        let data = #"{"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"i":"1m","o":"2063.88000000","x":false}}"#
-        #expect(F.parse(F.envelope(stream, data)) == .ignored(kind))
+        // The label decides when the payload has no `e`; a payload's `e` wins over the label.
+        let bare = #"{"E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"i":"1m","o":"2063.88000000","x":false}}"#
+        #expect(F.parse(F.envelope(stream, bare)) == .ignored(kind))
+        let kline = #"{"e":"kline","E":1617566591776,"s":"ETHUSDT","k":{"t":1617566580000,"i":"1m","o":"2063.88000000","x":false}}"#
+        #expect(F.parse(F.envelope(stream, kline)) == .ignored(.kline))
     }
 }
 

@@ -60,6 +60,14 @@ public struct SidecarConfiguration: Sendable {
         ("TRADING_SYMBOLS", "", "Symbol allow-list, comma-separated; empty means all"),
         ("MAX_SYMBOLS", "1000", "Bound on per-symbol state; least recently updated symbols are evicted"),
         ("SYMBOL_TTL_SECONDS", "300", "Symbols with no update for this long are dropped and hidden"),
+        ("BOOK_MAX_LEVELS", "100", "Levels kept per side of a local order book (the metrics read the top 20)"),
+        ("BOOK_STALE_MS", "5000", "A book older than this (receive time) is `stale` in answers; strategies skip books lagging their symbol's other streams by more"),
+        ("BOOK_ATTRIBUTION", "evidence", "Partial books without a symbol: `evidence` (update ids, prices) or `label` (trust the stream name; only for feeds with Binance's own names)"),
+        ("BOOK_ATTRIBUTION_TOLERANCE_BPS", "100", "A partial book's mid within this of the symbol's recent price is evidence for it"),
+        ("MAX_EVENT_TIME_SKEW_SECONDS", "300", "Frames whose event time is further ahead of their receive time are rejected (event_time_in_future)"),
+        ("DEPTH_SNAPSHOT_URL_SPOT", "https://api.binance.com/api/v3/depth", "REST depth snapshots for spot books; `off` disables"),
+        ("DEPTH_SNAPSHOT_URL_USDM", "https://fapi.binance.com/fapi/v1/depth", "REST depth snapshots for USDⓈ-M books; `off` disables"),
+        ("DEPTH_SNAPSHOT_MIN_INTERVAL_MS", "500", "Minimum time between two REST snapshot requests (all symbols)"),
         ("SIGNAL_MIN_CONFIDENCE", "0.6", "Signals below this confidence are not published"),
         ("SIGNAL_LOG_CAPACITY", "10000", "Signals kept in memory for pull clients"),
         ("SIGNAL_SOURCE", "realtime_strategies", "`source` field of published signals"),
@@ -104,6 +112,12 @@ public struct SidecarConfiguration: Sendable {
     /// Client PING interval; after two unanswered PINGs the connection is stale and reconnects.
     public var pingIntervalSeconds = 20
     public var engine = EngineConfiguration()
+    /// REST depth snapshot endpoints by venue; absent: off. Off in a configuration built in code;
+    /// the environment's defaults are Binance's public endpoints (`defaultDepthSnapshotURLs`).
+    public var depthSnapshotURLs: [Venue: String] = [:]
+    public static let defaultDepthSnapshotURLs: [Venue: String] = [.spot: "https://api.binance.com/api/v3/depth",
+                                                                   .usdm: "https://fapi.binance.com/fapi/v1/depth"]
+    public var depthSnapshotMinIntervalMs = 500
     public var minSignalConfidence = 0.6
     public var signalLogCapacity = 10_000
     public var signalSource = "realtime_strategies"
@@ -151,6 +165,33 @@ public struct SidecarConfiguration: Sendable {
         engine.allowedSymbols = Self.symbolSet(env.string("TRADING_SYMBOLS", ""))
         engine.maxSymbols = try env.int("MAX_SYMBOLS", engine.maxSymbols, min: 1)
         engine.symbolTTLSeconds = Int64(try env.int("SYMBOL_TTL_SECONDS", Int(engine.symbolTTLSeconds), min: 1))
+        engine.book.maxLevels = try env.int("BOOK_MAX_LEVELS", engine.book.maxLevels, min: 20, max: 5000)
+        engine.book.staleMs = Int64(try env.int("BOOK_STALE_MS", Int(engine.book.staleMs), min: 1))
+        let attribution = env.string("BOOK_ATTRIBUTION", engine.book.attribution.rawValue).lowercased()
+        guard let mode = BookConfiguration.Attribution(rawValue: attribution) else {
+            throw ConfigurationError(variable: "BOOK_ATTRIBUTION", value: attribution, reason: "use evidence or label")
+        }
+        engine.book.attribution = mode
+        engine.book.priceToleranceBps = try env.double("BOOK_ATTRIBUTION_TOLERANCE_BPS", engine.book.priceToleranceBps,
+                                                       range: 0.01...10_000)
+        engine.book.maxEventTimeSkewMs = Int64(try env.int("MAX_EVENT_TIME_SKEW_SECONDS", 300, min: 1,
+                                                           max: 10 * 365 * 86_400)) * 1000
+        for venue in Venue.allCases {
+            let name = "DEPTH_SNAPSHOT_URL_\(venue.description.uppercased())"
+            let url = env.string(name, Self.defaultDepthSnapshotURLs[venue] ?? "off").trimmingCharacters(in: .whitespaces)
+            if url.isEmpty || url.lowercased() == "off" {
+                depthSnapshotURLs[venue] = nil
+            } else {
+                guard let parsed = URLComponents(string: url), parsed.scheme == "http" || parsed.scheme == "https",
+                    parsed.host != nil, parsed.query == nil
+                else {
+                    throw ConfigurationError(variable: name, value: url, reason: "expected an http(s) URL without a query, or off")
+                }
+                depthSnapshotURLs[venue] = url
+            }
+        }
+        depthSnapshotMinIntervalMs = try env.int("DEPTH_SNAPSHOT_MIN_INTERVAL_MS", depthSnapshotMinIntervalMs, min: 0, max: 3_600_000)
+        engine.book.requestSnapshots = !depthSnapshotURLs.isEmpty
         minSignalConfidence = try env.double("SIGNAL_MIN_CONFIDENCE", minSignalConfidence, range: 0...1)
         signalLogCapacity = try env.int("SIGNAL_LOG_CAPACITY", signalLogCapacity, min: 1)
         signalSource = env.string("SIGNAL_SOURCE", signalSource)
@@ -209,6 +250,14 @@ public struct SidecarConfiguration: Sendable {
             ("TRADING_SYMBOLS", engine.allowedSymbols.sorted().joined(separator: ",")),
             ("MAX_SYMBOLS", "\(engine.maxSymbols)"),
             ("SYMBOL_TTL_SECONDS", "\(engine.symbolTTLSeconds)"),
+            ("BOOK_MAX_LEVELS", "\(engine.book.maxLevels)"),
+            ("BOOK_STALE_MS", "\(engine.book.staleMs)"),
+            ("BOOK_ATTRIBUTION", engine.book.attribution.rawValue),
+            ("BOOK_ATTRIBUTION_TOLERANCE_BPS", "\(engine.book.priceToleranceBps)"),
+            ("MAX_EVENT_TIME_SKEW_SECONDS", "\(engine.book.maxEventTimeSkewMs / 1000)"),
+            ("DEPTH_SNAPSHOT_URL_SPOT", depthSnapshotURLs[.spot].map(Self.redactingCredentials) ?? "off"),
+            ("DEPTH_SNAPSHOT_URL_USDM", depthSnapshotURLs[.usdm].map(Self.redactingCredentials) ?? "off"),
+            ("DEPTH_SNAPSHOT_MIN_INTERVAL_MS", "\(depthSnapshotMinIntervalMs)"),
             ("SIGNAL_MIN_CONFIDENCE", "\(minSignalConfidence)"),
             ("SIGNAL_LOG_CAPACITY", "\(signalLogCapacity)"),
             ("HTTP_PORT", "\(httpPort)"),

@@ -5,7 +5,7 @@ import Strategies
 enum DepthResponses {
     static func r(_ x: Double, _ digits: Int) -> JSONValue { .double(PythonRounding.round(x, digits)) }
 
-    static func depth(_ snapshot: DepthSnapshot) -> JSONValue {
+    static func depth(_ snapshot: DepthSnapshot, nowMs: Int64 = WallClock.nowMs(), staleMs: Int64 = 5000) -> JSONValue {
         let m = snapshot.metrics
         let a = m.apiFields
         func level(_ l: PriceLevel?, _ roundedVolume: Double?) -> JSONValue {
@@ -16,6 +16,7 @@ enum DepthResponses {
             ("symbol", .string(snapshot.key.symbol)),
             ("venue", .string(snapshot.key.venue.description)),
             ("timestamp", .string(formatISO8601Millis(m.eventTimeMs))),
+        ] + bookFields(snapshot.book, nowMs: nowMs, staleMs: staleMs) + [
             ("imbalance", .object([
                 ("ratio", .double(a.imbalanceRatio)), ("percent", .double(a.imbalancePercent)),
                 ("bid_volume", .double(a.bidVolume)), ("ask_volume", .double(a.askVolume)),
@@ -95,10 +96,22 @@ enum DepthResponses {
         ])
     }
 
-    static func all(_ page: DepthPage, query: DepthQuery) -> JSONValue {
+    /// The book fields of every depth answer (docs/BOOKS.md).
+    static func bookFields(_ book: BookInfo, nowMs: Int64, staleMs: Int64) -> [(String, JSONValue)] {
+        [
+            ("book_source", .string(book.source.description)),
+            ("synced", .bool(book.synced)),
+            ("last_update_id", .int(Int(clamping: book.lastUpdateId))),
+            ("event_time", .int(Int(clamping: book.eventTimeMs))),
+            ("age_ms", .int(Int(clamping: book.ageMs(nowMs: nowMs)))),
+            ("stale", .bool(book.isStale(nowMs: nowMs, staleMs: staleMs))),
+        ]
+    }
+
+    static func all(_ page: DepthPage, query: DepthQuery, nowMs: Int64 = WallClock.nowMs(), staleMs: Int64 = 5000) -> JSONValue {
         .object([
             ("data", .object(page.rows.map { row in
-                (row.symbol, .object([
+                (row.symbol, .object((row.book.map { bookFields($0, nowMs: nowMs, staleMs: staleMs) } ?? []) + [
                     ("timestamp", .string(formatISO8601Millis(row.metrics.eventTimeMs))),
                     ("net_pressure", r(row.metrics.netPressure, 2)),
                     ("imbalance_percent", r(row.metrics.imbalancePercent, 2)),

@@ -15,6 +15,8 @@ public struct HTTPAPIContext: Sendable {
     public var natsConnected: @Sendable () -> Bool
     public var slowConsumerDrops: @Sendable () -> Int
     public var startedAtMs: Int64
+    /// `BOOK_STALE_MS`: depth answers say `stale` past it.
+    public var bookStaleMs: Int64 = 5000
     /// Name/value pairs with secrets redacted, for `/info`.
     public var effectiveConfiguration: [(String, String)] = []
     /// Unix-socket counters, shown in `/api/v1/stats`.
@@ -109,7 +111,7 @@ enum HTTPAPI {
 
         router.get("/api/v1/metrics/depth/{symbol}") { request, context in
             let key = try symbolKey(request, context, api)
-            guard let body = api.board.cell(key, nowMs: WallClock.nowMs())?.read({ DepthResponses.depth($0) }) else {
+            guard let body = api.board.cell(key, nowMs: WallClock.nowMs())?.read({ DepthResponses.depth($0, staleMs: api.bookStaleMs) }) else {
                 return json(.object([
                     ("error", .string("No metrics available for \(key.symbol)")),
                     ("message", .string("Symbol may not be actively tracked or data is stale")),
@@ -156,10 +158,10 @@ enum HTTPAPI {
                 .compactMap { cell in
                     cell.read { snapshot in
                         DepthRow(symbol: snapshot.key.symbol, metrics: snapshot.metrics,
-                                 trend: snapshot.history.summary(for: .fiveMinutes)?.trend ?? .neutral)
+                                 trend: snapshot.history.summary(for: .fiveMinutes)?.trend ?? .neutral, book: snapshot.book)
                     }
                 }
-            return json(DepthResponses.all(query.apply(rows), query: query))
+            return json(DepthResponses.all(query.apply(rows), query: query, staleMs: api.bookStaleMs))
         }
         if let config = api.config {
             ConfigRoutes.register(on: router, config)
@@ -225,6 +227,43 @@ enum HTTPAPI {
                               offset: try int("offset", 0), sortBy: q.get("sort_by"), sortOrder: q.get("sort_order"))
     }
 
+    static func booksJSON(_ b: BookStats) -> JSONValue {
+        .object([
+            ("synced", .int(b.booksSynced.value)),
+            ("resyncing", .int(b.booksResyncing.value)),
+            ("attribution", .object([
+                ("label", .int(b.attributedToLabel.value)), ("evidence", .int(b.attributedByEvidence.value)),
+                ("unverified", .int(b.attributedUnverified.value)), ("symbol_ambiguous", .int(b.symbolAmbiguous.value)),
+            ])),
+            ("futures_depth", .object([
+                ("as_diff", .int(b.futuresAsDiff.value)), ("as_partial", .int(b.futuresAsPartial.value)),
+                ("unclassified", .int(b.futuresUnclassified.value)),
+            ])),
+            ("diffs", .object([
+                ("applied", .int(b.diffsApplied.value)), ("buffered", .int(b.diffsBuffered.value)),
+                ("stale", .int(b.diffsStale.value)),
+            ])),
+            ("gaps", .int(b.gaps.value)),
+            ("crossed_after_update", .int(b.crossedAfterUpdate.value)),
+            ("exhausted", .int(b.exhausted.value)),
+            ("deepened_from_snapshot", .int(b.deepened.value)),
+            ("synced_from", .object([("snapshot", .int(b.syncedFromSnapshot.value)), ("partial", .int(b.syncedFromPartial.value))])),
+            ("old_snapshots", .int(b.oldSnapshots.value)),
+            ("too_old_snapshots", .int(b.tooOldSnapshots.value)),
+            ("partial_confirmed", .int(b.partialConfirmed.value)),
+            ("partial_corrected", .int(b.partialCorrected.value)),
+            ("unsorted_partials", .int(b.unsortedPartials.value)),
+            ("book_ticker_refreshes", .int(b.bookTickerRefreshes.value)),
+            ("snapshot_requests", .int(b.snapshotRequests.value)),
+            ("snapshot_failures", .int(b.snapshotFailures.value)),
+            ("book_updates_served", .int(b.bookUpdatesServed.value)),
+            ("strategy_skips", .object([
+                ("stale", .int(b.skippedStale.value)), ("resyncing", .int(b.skippedResyncing.value)),
+                ("one_sided", .int(b.skippedOneSided.value)),
+            ])),
+        ])
+    }
+
     static func statsJSON(_ api: HTTPAPIContext) -> JSONValue {
         let s = api.stats
         func counters(_ dict: [String: StatCounter]) -> JSONValue {
@@ -239,6 +278,7 @@ enum HTTPAPI {
                 ("rejected_by_reason", .object(RejectReason.allCases.map { ($0.description, .int(s.rejected($0).value)) })),
                 ("by_kind", .object(StreamKind.allCases.map { ($0.description, .int(s.kind($0).value)) })),
                 ("symbol_mismatches", .int(s.symbolMismatches.value)),
+                ("label_mismatch", .object(StreamKind.allCases.map { ($0.description, .int(s.books.labelMismatch($0).value)) })),
                 ("filtered_symbols", .int(s.filteredSymbols.value)),
                 ("slow_consumer_dropped", .int(api.slowConsumerDrops())),
             ])),
@@ -253,6 +293,7 @@ enum HTTPAPI {
                 ("feed_rejected", .int(s.feedRejected.value)),
                 ("last_sequence", .int(Int64(api.signalLog.lastSequence))),
             ])),
+            ("books", booksJSON(s.books)),
             ("symbols", .object([
                 ("tracked", .int(s.symbolsTracked.value)),
                 ("evicted", .int(s.symbolsEvicted.value)),

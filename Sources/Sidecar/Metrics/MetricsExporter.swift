@@ -145,6 +145,35 @@ public final class MetricsExporter: Sendable {
             counter("realtime_messages_rejected_total", "Market-data messages rejected, by reason",
                     [("reason", reason.description)]) { s.rejected(reason).value }
         }
+        // Books (docs/BOOKS.md)
+        let b = s.books
+        for kind in StreamKind.allCases {
+            counter("realtime_book_label_mismatch_total", "Frames whose stream label names another kind than the payload, by the payload's kind",
+                    [("kind", kind.description)]) { b.labelMismatch(kind).value }
+        }
+        for (state, source) in [("synced", { b.booksSynced.value }), ("resyncing", { b.booksResyncing.value })] {
+            gauge("realtime_books", "Local order books by sync state", [("state", state)]) { Double(source()) }
+        }
+        for (decision, source) in [("label", { b.attributedToLabel.value }), ("evidence", { b.attributedByEvidence.value }),
+                                   ("unverified", { b.attributedUnverified.value }), ("ambiguous", { b.symbolAmbiguous.value })] {
+            counter("realtime_book_attributions_total", "Partial books without a symbol, by attribution decision",
+                    [("decision", decision)], source)
+        }
+        for (event, source) in [("gap", { b.gaps.value }), ("crossed", { b.crossedAfterUpdate.value }),
+                                ("exhausted", { b.exhausted.value })] {
+            counter("realtime_book_resyncs_total", "Local books that lost their sync, by cause", [("cause", event)], source)
+        }
+        for (source, value) in [("snapshot", { b.syncedFromSnapshot.value }), ("partial", { b.syncedFromPartial.value }),
+                                ("deepened", { b.deepened.value })] {
+            counter("realtime_book_syncs_total", "Local books synced, by sync point", [("source", source)], value)
+        }
+        counter("realtime_book_diffs_applied_total", "Diffs applied to local books") { b.diffsApplied.value }
+        counter("realtime_book_snapshot_requests_total", "REST depth snapshot requests") { b.snapshotRequests.value }
+        counter("realtime_book_snapshot_failures_total", "REST depth snapshot requests that failed") { b.snapshotFailures.value }
+        for (reason, source) in [("stale", { b.skippedStale.value }), ("resyncing", { b.skippedResyncing.value }),
+                                 ("one_sided", { b.skippedOneSided.value })] {
+            counter("realtime_book_strategy_skips_total", "Book strategy runs skipped, by reason", [("reason", reason)], source)
+        }
         let errorHelp = "Errors by type: invalid_message (rejected market data), invalid_feed_message, publish_error, nats_async_error"
         counter("realtime_errors_total", errorHelp, [("error_type", "invalid_message")]) { s.rejected.value }
         counter("realtime_errors_total", errorHelp, [("error_type", "invalid_feed_message")]) { s.feedRejected.value }

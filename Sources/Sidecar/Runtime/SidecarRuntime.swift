@@ -80,6 +80,12 @@ public final class SidecarRuntime: @unchecked Sendable {
         }
         let rejectionLog = RejectionLogger(logger: logger)
         engine.onRejected = { reason, payload in rejectionLog.log(reason, payload) }
+        let mismatchLogger = logger
+        engine.onLabelMismatch = { kind, count, payload in
+            let sample = String(decoding: payload.prefix(256), as: UTF8.self)
+            mismatchLogger.notice("stream label disagrees with the payload; processed as the payload says (docs/BOOKS.md)",
+                                  metadata: ["kind": "\(kind)", "count": "\(count)", "sample": "\(sample)"])
+        }
         ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
         let store: ConfigStore = switch configuration.configStore {
         case .memory: LocalConfigStore(directory: nil)
@@ -151,6 +157,8 @@ public final class SidecarRuntime: @unchecked Sendable {
             slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs,
             effectiveConfiguration: configuration.effectiveValues, socketStats: socketStats, config: config)
         api.readiness = readiness
+        api.bookStaleMs = configuration.engine.book.staleMs
+        SocketMapping.bookStaleMs = configuration.engine.book.staleMs
         api.liveness = { ingest.watch.liveness(limitMs: stallLimitMs) }
         api.metrics = metrics
         api.natsCounters = { client.stats }
@@ -204,6 +212,12 @@ public final class SidecarRuntime: @unchecked Sendable {
         }
         socketServer.withLock { $0 = socket }
         services.append(.init(service: ingest))
+        if !configuration.depthSnapshotURLs.isEmpty {
+            services.append(.init(service: DepthSnapshotFetcher(
+                mailbox: engine.snapshotMailbox, urls: configuration.depthSnapshotURLs,
+                maxLevels: configuration.engine.book.maxLevels, minIntervalMs: configuration.depthSnapshotMinIntervalMs,
+                stats: stats.books, logger: logger)))
+        }
         if configuration.heartbeatEnabled {
             services.append(.init(service: HeartbeatService(stats: stats, intervalSeconds: configuration.heartbeatIntervalSeconds,
                                                             logger: logger)))

@@ -20,11 +20,14 @@ public struct DepthRow: Sendable, Equatable {
     public var metrics: DepthMetrics
     /// The symbol's pressure trend, as the row's `trend` field shows it.
     public var trend: TrendDirection
+    /// The book behind the row (nil in rows built without one).
+    public var book: BookInfo?
 
-    public init(symbol: String, metrics: DepthMetrics, trend: TrendDirection) {
+    public init(symbol: String, metrics: DepthMetrics, trend: TrendDirection, book: BookInfo? = nil) {
         self.symbol = symbol
         self.metrics = metrics
         self.trend = trend
+        self.book = book
     }
 }
 

@@ -121,7 +121,7 @@ public struct PressureHistory: Sendable {
         count += 1
         newestSecond = second
         // Keep only seconds in (newest - capacity, newest].
-        let cutoff = second - Int64(capacitySeconds)
+        let cutoff = second.subtractingSaturated(Int64(capacitySeconds))
         while count > 0, Self.second(of: storage[head].timeMs) <= cutoff {
             head = advance(head)
             count -= 1
@@ -186,7 +186,7 @@ public struct PressureHistory: Sendable {
     /// How many of the newest points fall within the timeframe.
     private func selectionCount(_ timeframe: PressureTimeframe) -> Int {
         guard count > 0 else { return 0 }
-        let cutoff = newestSecond - timeframe.seconds
+        let cutoff = newestSecond.subtractingSaturated(timeframe.seconds)
         var n = 0
         while n < count, Self.second(of: storage[slot(count - 1 - n)].timeMs) > cutoff {
             n += 1

@@ -13,6 +13,8 @@ public struct DepthSnapshot: Sendable {
     public var updates: Int
     /// Wall-clock receive time of the last update (ms), for the reader-side TTL.
     public var lastReceiveMs: Int64
+    /// Where the book comes from and how fresh it is (docs/BOOKS.md).
+    public var book: BookInfo
 }
 
 /// One symbol's published depth state. The ingest thread is the only writer; the lock is
@@ -26,14 +28,16 @@ public final class DepthCell: Sendable {
         state = Mutex(nil)
     }
 
-    func publish(_ metrics: DepthMetrics, bids: PriceLevels, asks: PriceLevels, receiveMs: Int64, historySeconds: Int) {
+    func publish(_ metrics: DepthMetrics, bids: PriceLevels, asks: PriceLevels, receiveMs: Int64, historySeconds: Int,
+                 book: BookInfo) {
         state.withLock { snapshot in
             if snapshot == nil {
                 snapshot = DepthSnapshot(key: key, metrics: metrics,
                                          history: PressureHistory(capacitySeconds: historySeconds),
                                          bids: PriceLevels(capacity: 32), asks: PriceLevels(capacity: 32),
-                                         updates: 0, lastReceiveMs: receiveMs)
+                                         updates: 0, lastReceiveMs: receiveMs, book: book)
             }
+            snapshot!.book = book
             snapshot!.metrics = metrics
             copyLevels(bids, into: &snapshot!.bids)
             copyLevels(asks, into: &snapshot!.asks)
@@ -41,6 +45,15 @@ public final class DepthCell: Sendable {
             snapshot!.lastReceiveMs = receiveMs
             snapshot!.history.record(timeMs: metrics.eventTimeMs, netPressure: metrics.netPressure,
                                      imbalanceRatio: metrics.imbalanceRatio)
+        }
+    }
+
+    /// A partial book confirmed the published local book at its own id: only the freshness moves.
+    func refresh(book: BookInfo) {
+        state.withLock { snapshot in
+            guard snapshot != nil else { return }
+            snapshot!.book = book
+            snapshot!.lastReceiveMs = book.receiveMs
         }
     }
 

@@ -12,6 +12,8 @@ public struct EngineConfiguration: Sendable {
     public var symbolTTLSeconds: Int64 = 300
     /// Which strategies run, with their parameters.
     public var strategies = StrategySettings()
+    /// Local books, attribution and event-time sanity (docs/BOOKS.md).
+    public var book = BookConfiguration()
 
     public init() {}
 
@@ -29,19 +31,29 @@ public final class Engine {
         /// Ingest tick of the last update, for least-recently-updated eviction.
         var lastTouch: UInt64 = 0
         var lastTradePrice = 0.0
+        let book: SymbolBook
 
-        init(key: SymbolKey, cell: DepthCell) {
+        init(key: SymbolKey, cell: DepthCell, book configuration: BookConfiguration) {
             self.key = key
             self.cell = cell
+            book = SymbolBook(venue: key.venue, maxLevels: configuration.maxLevels,
+                              keepsHistory: configuration.requestSnapshots)
         }
     }
 
     public let configuration: EngineConfiguration
     public let board: DepthBoard
     public let stats: IngestStats
+    var books: BookStats { stats.books }
+    /// REST snapshot requests out, snapshots in (the runtime's fetcher serves it).
+    public let snapshotMailbox = BookSnapshotMailbox()
+    var appliedSnapshotGeneration: UInt64 = 0
+    /// Reused top-of-book buffers for publishing a local book.
+    var topBids = PriceLevels(capacity: 32)
+    var topAsks = PriceLevels(capacity: 32)
     private unowned(unsafe) let sink: SignalSink
     private var parser = MarketDataParser()
-    private var symbols: [SymbolKey: SymbolState] = [:]
+    private(set) var symbols: [SymbolKey: SymbolState] = [:]
     /// Direct-mapped cache in front of `symbols`: hashing a `String` key costs ~400 instructions
     /// per message, a hit here a few dozen. Entries are verified with `==` and cleared on drop.
     private let recent = UnsafeMutableBufferPointer<SymbolState?>.allocate(capacity: Engine.recentSlots)
@@ -139,6 +151,10 @@ public final class Engine {
     /// runtime can log a sample at a bounded rate. Costs nothing on the accept path.
     public var onRejected: ((RejectReason, UnsafeRawBufferPointer) -> Void)?
 
+    /// Called on the ingest thread for the 1st, 2nd, 4th, 8th, … label mismatch of each kind, with
+    /// the count so far and the payload (valid only during the call).
+    public var onLabelMismatch: ((StreamKind, Int, UnsafeRawBufferPointer) -> Void)?
+
     /// Called on the ingest thread after a symbol's depth cell is published, for socket depth
     /// subscribers. Set once before ingestion starts; the callee must not block.
     public var onDepthPublished: ((DepthCell) -> Void)?
@@ -154,20 +170,50 @@ public final class Engine {
         stats.lastReceiveTimeMs.set(Int(receiveTimeMs))
         switch parser.parse(payload, subjectVenue: subjectVenue, receiveTimeMs: receiveTimeMs) {
         case .rejected(let reason):
-            stats.rejected.increment()
-            stats.rejected(reason).increment()
-            onRejected?(reason, payload)
+            reject(reason, payload)
         case .ignored(let kind):
             stats.kind(kind).increment()
             stats.processed.increment()
             if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
-        case .event(let event, let kind, let flags):
+        case .event(var event, let kind, let flags):
+            // A future (or mis-scaled) event time never reaches state: it would hold the
+            // event-time watermark up and make the TTL sweep drop every symbol.
+            if event.eventTimeMs.subtractingSaturated(receiveTimeMs) > configuration.book.maxEventTimeSkewMs {
+                reject(.eventTimeInFuture, payload)
+                return
+            }
             stats.kind(kind).increment()
             if flags.contains(.symbolMismatch) { stats.symbolMismatches.increment() }
-            process(event, receiveTimeMs: receiveTimeMs)
+            if flags.contains(.labelMismatch) {
+                let counter = books.labelMismatch(kind)
+                counter.increment()
+                // Logged at a bounded rate: the 1st, 2nd, 4th, 8th, … of each kind.
+                let n = counter.value
+                if n & (n &- 1) == 0 { onLabelMismatch?(kind, n, payload) }
+            }
+            var trusted = true
+            if case .depth(var depth) = event, depth.isSnapshot, flags.contains(.symbolFromLabel),
+                configuration.book.attribution == .evidence
+            {
+                guard let (key, verified) = attribute(depth) else {
+                    books.symbolAmbiguous.increment()
+                    reject(.symbolAmbiguous, payload)
+                    return
+                }
+                trusted = verified
+                depth.key = key
+                event = .depth(depth)
+            }
+            process(event, receiveTimeMs: receiveTimeMs, trustedBook: trusted)
             stats.processed.increment()
             if start != 0 { stats.latency(kind).observe(nanoseconds: Self.monotonicNs() - start) }
         }
+    }
+
+    private func reject(_ reason: RejectReason, _ payload: UnsafeRawBufferPointer) {
+        stats.rejected.increment()
+        stats.rejected(reason).increment()
+        onRejected?(reason, payload)
     }
 
     private static let clockOrigin = ContinuousClock.now
@@ -195,7 +241,14 @@ public final class Engine {
 
     /// Applies one typed event to its symbol's state and runs the strategies subscribed to its kind.
     public func process(_ event: MarketEvent, receiveTimeMs: Int64) {
+        process(event, receiveTimeMs: receiveTimeMs, trustedBook: true)
+    }
+
+    /// `trustedBook`: a partial book's symbol is confirmed (by `s`, a trusted label or evidence),
+    /// so its update id may serve as evidence for later books.
+    func process(_ event: MarketEvent, receiveTimeMs: Int64, trustedBook: Bool) {
         applyConfigChanges()
+        applySnapshots(receiveTimeMs: receiveTimeMs)
         let key = event.key
         if !configuration.allowedSymbols.isEmpty && !configuration.allowedSymbols.contains(key.symbol) {
             stats.filteredSymbols.increment()
@@ -213,33 +266,10 @@ public final class Engine {
 
         switch event {
         case .depth(let depth):
-            // Diffs are counted but do not maintain a book yet: a partial book is authoritative.
-            guard depth.isSnapshot else { break }
-            // The event's levels are the parser's reused buffers, valid until the next parse: read
-            // them in place (the cell keeps its own copy for readers).
-            let bids = depth.bids
-            let asks = depth.asks
-            let metrics = DepthMetrics.compute(bids: bids, asks: asks, eventTimeMs: eventTimeMs)
-            state.cell.publish(metrics, bids: bids, asks: asks, receiveMs: receiveTimeMs,
-                               historySeconds: board.historySeconds)
-            onDepthPublished?(state.cell)
-            if orderbookSkew != nil {
-                let start = callStart()
-                let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(skewCalls, start, signal)
-            }
-            if spreadLiquidity != nil {
-                let start = callStart()
-                let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(spreadCalls, start, signal)
-            }
-            if icebergDetector != nil {
-                let start = callStart()
-                let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(icebergCalls, start, signal)
-            }
+            processDepth(depth, state: state, receiveTimeMs: receiveTimeMs, trusted: trustedBook)
         case .trade(let trade):
             state.lastTradePrice = trade.price
+            state.book.notePrice(trade.price, eventTimeMs: trade.eventTimeMs)
             if tradeMomentum != nil {
                 let start = callStart()
                 let signal = tradeMomentum?.run(key.symbol, { $0.onTrade(trade) })
@@ -261,6 +291,7 @@ public final class Engine {
                 finish(onchainCalls, start, signal)
             }
         case .ticker(let ticker):
+            state.book.notePrice(ticker.lastPrice, eventTimeMs: ticker.eventTimeMs)
             if tickerVelocity != nil {
                 let start = callStart()
                 let signal = tickerVelocity?.run(key.symbol, { $0.onTicker(ticker) })
@@ -281,8 +312,8 @@ public final class Engine {
                 let signal = onchainMetrics?.run(key.symbol, { $0.onTicker(ticker) })
                 finish(onchainCalls, start, signal)
             }
-        case .bookTicker:
-            break
+        case .bookTicker(let ticker):
+            processBookTicker(ticker, state: state, receiveTimeMs: receiveTimeMs)
         }
         if tick % Self.sweepInterval == 0 { expireIdleSymbols() }
     }
@@ -323,13 +354,49 @@ public final class Engine {
         }
     }
 
+    /// A book update the strategies do not see: the local book is not synced.
+    func skippedWhileResyncing() {
+        if orderbookSkew != nil || spreadLiquidity != nil || icebergDetector != nil { books.skippedResyncing.increment() }
+    }
+
+    /// Runs the book strategies on `bids`/`asks` (best first), unless the book is one-sided or
+    /// lags the symbol's other streams.
+    func runBookStrategies(_ key: SymbolKey, state: SymbolState, bids: PriceLevels, asks: PriceLevels,
+                           eventTimeMs: Int64) {
+        guard orderbookSkew != nil || spreadLiquidity != nil || icebergDetector != nil else { return }
+        books.bookUpdatesServed.increment()
+        if bids.isEmpty || asks.isEmpty {
+            books.skippedOneSided.increment()
+            return
+        }
+        if state.lastEventTimeMs.subtractingSaturated(eventTimeMs) > configuration.book.staleMs {
+            books.skippedStale.increment()
+            return
+        }
+            if orderbookSkew != nil {
+                let start = callStart()
+                let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(skewCalls, start, signal)
+            }
+            if spreadLiquidity != nil {
+                let start = callStart()
+                let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(spreadCalls, start, signal)
+            }
+            if icebergDetector != nil {
+                let start = callStart()
+                let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+                finish(icebergCalls, start, signal)
+            }
+    }
+
     private func emit(_ signal: Signal) {
         stats.signalsGenerated[signal.strategyId]?.increment()
         stats.signalBreakdown[signal.strategyId]?.record(signal)
         sink.emit(signal)
     }
 
-    private func state(for key: SymbolKey) -> SymbolState {
+    func state(for key: SymbolKey) -> SymbolState {
         let slot = Self.recentSlot(key)
         if let state = recent[slot], state.key == key { return state }
         if let state = symbols[key] {
@@ -337,7 +404,7 @@ public final class Engine {
             return state
         }
         if symbols.count >= max(1, configuration.maxSymbols) { evictLeastRecentlyUpdated() }
-        let state = SymbolState(key: key, cell: board.cell(for: key))
+        let state = SymbolState(key: key, cell: board.cell(for: key), book: configuration.book)
         symbols[key] = state
         recent[slot] = state
         stats.symbolsTracked.set(symbols.count)
@@ -373,6 +440,7 @@ public final class Engine {
     private func drop(_ key: SymbolKey) {
         let slot = Self.recentSlot(key)
         if let cached = recent[slot], cached.key == key { recent[slot] = nil }
+        if let state = symbols[key] { forgetBook(state.book) }
         symbols.removeValue(forKey: key)
         board.remove(key)
         orderbookSkew?.evict(key)

@@ -22,6 +22,8 @@ public final class IngestStats: Sendable {
     public let byKind: [StatCounter] = StreamKind.allCases.map { _ in StatCounter() }
     /// `data.s` disagreed with the stream name.
     public let symbolMismatches = StatCounter()
+    /// The book layer's counters (docs/BOOKS.md).
+    public let books = BookStats()
     /// Events for symbols outside `TRADING_SYMBOLS`.
     public let filteredSymbols = StatCounter()
     public let symbolsTracked = StatCounter()

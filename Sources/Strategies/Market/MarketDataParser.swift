@@ -98,49 +98,78 @@ public struct MarketDataParser {
             return .rejected(.malformedJSON)
         }
 
-        // Stream → kind and the symbol part.
-        guard env.stream.kind == .string else { return .rejected(.unknownStream) }
-        let stream = withStringContent(bytes, env.stream) { s -> StreamInfo? in
-            guard let at = s.firstIndex(of: 0x40), at > 0,  // '@'
+        // The stream label: a hint for the kind, and the symbol of frames without `s`.
+        var label: StreamInfo? = nil
+        if env.stream.kind == .string {
+            label = withStringContent(bytes, env.stream) { s -> StreamInfo? in
+                guard let at = s.firstIndex(of: 0x40), at > 0 else { return nil }  // '@'
                 let kind = classifySuffix(UnsafeRawBufferPointer(rebasing: s[(at + 1)...]))
-            else { return nil }
-            // Without escapes the symbol part is a range of the input; otherwise keep a decoded
-            // copy (and an empty range: `at` indexes the decoded text, not the input).
-            if env.stream.hasEscape {
-                return StreamInfo(kind: kind, symbolStart: 0, symbolEnd: 0,
-                                  decodedSymbol: uppercasedString(UnsafeRawBufferPointer(rebasing: s[..<at])))
+                // Without escapes the symbol part is a range of the input; otherwise keep a decoded
+                // copy (and an empty range: `at` indexes the decoded text, not the input).
+                if env.stream.hasEscape {
+                    return StreamInfo(kind: kind, symbolStart: 0, symbolEnd: 0,
+                                      decodedSymbol: uppercasedString(UnsafeRawBufferPointer(rebasing: s[..<at])))
+                }
+                return StreamInfo(kind: kind, symbolStart: env.stream.start, symbolEnd: env.stream.start + at,
+                                  decodedSymbol: nil)
             }
-            return StreamInfo(kind: kind, symbolStart: env.stream.start, symbolEnd: env.stream.start + at,
-                              decodedSymbol: nil)
         }
-        guard let stream else { return .rejected(.unknownStream) }
+        // The payload decides the kind (wire-contracts §A3: the upstream mislabels depth).
+        let payload: PayloadKind = env.data.kind == .object ? payloadKind(bytes, f) : .unknown
+        if case .unknownEvent = payload { return .rejected(.unknownStream) }
+        let kind: StreamKind
+        var ambiguousDepth = false
+        var flags: ParseFlags = subjectVenue == nil ? .venueInferred : []
+        switch payload {
+        case .kind(let k):
+            kind = k
+            if let labelled = label?.kind, labelled != k { flags.insert(.labelMismatch) }
+            if label?.kind == nil { flags.insert(.labelMismatch) }
+        case .depthUpdate:
+            // Spot partial books never carry `e`, so a spot depthUpdate is a diff. Futures partial
+            // and diff depth share the shape: a diff label is trusted (the upstream never invents
+            // one); under any other label the engine decides by update-id continuity.
+            let futures = subjectVenue.map { $0 == .usdm } ?? (f.pu.hasValue || f.T.hasValue)
+            kind = .diffDepth
+            if futures && label?.kind != .diffDepth {
+                ambiguousDepth = true
+            } else if label?.kind != .diffDepth {
+                flags.insert(.labelMismatch)
+            }
+        case .unknown, .unknownEvent:
+            guard let labelled = label?.kind else { return .rejected(.unknownStream) }
+            kind = labelled
+        }
+        guard let label, label.symbolEnd >= label.symbolStart else { return .rejected(.unknownStream) }
         if sc.numberOverflow { return .rejected(.invalidNumber) }
-        switch stream.kind {
-        case .kline, .markPrice: return .ignored(stream.kind)
+        switch kind {
+        case .kline, .markPrice: return .ignored(kind)
         default: break
         }
         guard env.data.kind == .object else { return .rejected(.missingField) }
 
-        // Symbol.
-        var flags: ParseFlags = subjectVenue == nil ? .venueInferred : []
-        // The stream's symbol part: raw input bytes (no escapes), or its decoded copy.
-        let streamSymbol = UnsafeRawBufferPointer(rebasing: bytes[stream.symbolStart..<stream.symbolEnd])
+        // Symbol: `data.s`, else the label's (flagged: the engine attributes such books by evidence).
+        let streamSymbol = UnsafeRawBufferPointer(rebasing: bytes[label.symbolStart..<label.symbolEnd])
         let symbol: String
         if f.s.isPresent {
             guard f.s.kind == .string, f.s.length > 0 else { return .rejected(.missingField) }
             symbol = withStringContent(bytes, f.s) { symbols.string(uppercasing: $0) }
             let same: Bool
-            if let decoded = stream.decodedSymbol {
+            if let decoded = label.decodedSymbol {
                 same = decoded.utf8.elementsEqual(symbol.utf8)
             } else {
                 same = withStringContent(bytes, f.s) { asciiCaseInsensitiveEqual($0, streamSymbol) }
             }
             if !same { flags.insert(.symbolMismatch) }
-        } else if let decoded = stream.decodedSymbol {
-            symbol = decoded
         } else {
-            symbol = symbols.string(uppercasing: streamSymbol)
+            if kind == .partialDepth { flags.insert(.symbolFromLabel) }
+            if let decoded = label.decodedSymbol {
+                symbol = decoded
+            } else {
+                symbol = symbols.string(uppercasing: streamSymbol)
+            }
         }
+        let stream = (kind: kind, ambiguous: ambiguousDepth)
 
         let r = FieldReader(bytes: bytes)
         var err: RejectReason? = nil
@@ -224,9 +253,10 @@ public struct MarketDataParser {
                 return .rejected(.crossedBook)
             }
             let venue = subjectVenue ?? ((f.pu.hasValue || f.T.hasValue) ? .usdm : .spot)
-            let e = DepthEvent(key: SymbolKey(venue: venue, symbol: symbol), isSnapshot: snapshot,
+            var e = DepthEvent(key: SymbolKey(venue: venue, symbol: symbol), isSnapshot: snapshot,
                                firstUpdateId: first, finalUpdateId: final, previousFinalUpdateId: previous,
                                bids: scratchBids, asks: scratchAsks, eventTimeMs: time)
+            e.isAmbiguous = stream.ambiguous
             return .event(.depth(e), kind: stream.kind, flags: flags)
 
         case .kline, .markPrice:
@@ -673,10 +703,47 @@ private func inferTickerVenue(_ bytes: UnsafeRawBufferPointer, b: JSONToken, a: 
     }
 }
 
+// MARK: - Payload kinds
+
+private enum PayloadKind {
+    /// The payload names its kind.
+    case kind(StreamKind)
+    /// `e: depthUpdate`: a diff, or (futures) a partial book in the diff's shape.
+    case depthUpdate
+    /// `e` names an event we do not handle.
+    case unknownEvent
+    /// Nothing in the payload decides: the label does.
+    case unknown
+}
+
+/// The kind from the frame's own fields: `e`, else the spot shapes `{lastUpdateId, bids, asks}`
+/// (partial book) and `{u, b, a}` (bookTicker).
+@inline(__always)
+private func payloadKind(_ bytes: UnsafeRawBufferPointer, _ f: DataFields) -> PayloadKind {
+    if f.e.kind == .string {
+        return withStringContent(bytes, f.e) { e -> PayloadKind in
+            switch e.count {
+            case 5 where equals(e, "trade"): .kind(.trade)
+            case 8 where equals(e, "aggTrade"): .kind(.aggTrade)
+            case 10 where equals(e, "24hrTicker"): .kind(.ticker)
+            case 10 where equals(e, "bookTicker"): .kind(.bookTicker)
+            case 11 where equals(e, "depthUpdate"): .depthUpdate
+            case 5 where equals(e, "kline"): .kind(.kline)
+            case 15 where equals(e, "markPriceUpdate"): .kind(.markPrice)
+            default: .unknownEvent
+            }
+        }
+    }
+    if f.e.hasValue { return .unknown }
+    if f.lastUpdateId.hasValue && f.bids.isPresent && f.asks.isPresent { return .kind(.partialDepth) }
+    if f.u.hasValue && f.b.isPresent && f.a.isPresent && f.B.isPresent && f.A.isPresent { return .kind(.bookTicker) }
+    return .unknown
+}
+
 // MARK: - Stream names
 
 private struct StreamInfo {
-    var kind: StreamKind
+    var kind: StreamKind?
     /// The part before the first `@`, as a range of the input (raw, when there are no escapes).
     var symbolStart: Int
     var symbolEnd: Int

@@ -81,6 +81,10 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
     case negativeValue
     /// A book whose best bid is at or above its best ask.
     case crossedBook
+    /// A partial book without `s` that no tracked symbol's state is consistent with.
+    case symbolAmbiguous
+    /// Event time more than `MAX_EVENT_TIME_SKEW_SECONDS` ahead of the receive time.
+    case eventTimeInFuture
 
     public var description: String {
         switch self {
@@ -90,6 +94,8 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
         case .invalidNumber: "invalid_number"
         case .negativeValue: "negative_value"
         case .crossedBook: "crossed_book"
+        case .symbolAmbiguous: "symbol_ambiguous"
+        case .eventTimeInFuture: "event_time_in_future"
         }
     }
 }
@@ -217,6 +223,9 @@ public struct DepthEvent: Sendable, Equatable {
     public var bids: PriceLevels
     public var asks: PriceLevels
     public var eventTimeMs: Int64
+    /// A futures `depthUpdate` under a partial-depth label: diff or partial book is decided by
+    /// the engine from update-id continuity (the upstream labels every depthUpdate `depth20`).
+    public var isAmbiguous = false
 
     public init(key: SymbolKey, isSnapshot: Bool, firstUpdateId: Int64 = 0, finalUpdateId: Int64 = 0,
                 previousFinalUpdateId: Int64 = -1, bids: PriceLevels, asks: PriceLevels, eventTimeMs: Int64) {
@@ -259,6 +268,10 @@ public struct ParseFlags: OptionSet, Sendable {
     public static let symbolMismatch = ParseFlags(rawValue: 1)
     /// No venue tag on the subject: the venue was inferred from the frame's shape.
     public static let venueInferred = ParseFlags(rawValue: 2)
+    /// The stream label names another kind than the payload (or none we know); the payload won.
+    public static let labelMismatch = ParseFlags(rawValue: 4)
+    /// A partial book without `s`: its symbol is the label's, to be confirmed by evidence.
+    public static let symbolFromLabel = ParseFlags(rawValue: 8)
 }
 
 /// The result of parsing one NATS payload.

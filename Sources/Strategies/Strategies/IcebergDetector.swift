@@ -247,7 +247,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
             currentAsks.append(record(&st, slot: slot, isBid: false, price: asks.prices[i], quantity: asks.quantities[i], now: now))
         }
 
-        if symbolRateLimitMs > 0, let last = st.lastSignalMs, Double(now - last) < symbolRateLimitMs { return nil }
+        if symbolRateLimitMs > 0, let last = st.lastSignalMs, Double(now.subtractingSaturated(last)) < symbolRateLimitMs { return nil }
 
         let mid = (bestBid + bestAsk) / 2
         let range = mid * (c.levelProximityPct / 100.0)
@@ -271,7 +271,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
                 if let b = best, !prefers(candidate, over: b, mid: mid, lastSide: st.lastSide) { continue }
                 if !st.rateLimits.isEmpty {
                     let rateKey = RateKey(price: PythonRounding.round(price, 2), isBid: isBid)
-                    if let last = st.rateLimits[rateKey], Double(now - last) < rateLimitMs { continue }
+                    if let last = st.rateLimits[rateKey], Double(now.subtractingSaturated(last)) < rateLimitMs { continue }
                 }
                 best = candidate
             }
@@ -282,7 +282,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
         let rateKey = RateKey(price: PythonRounding.round(winner.price, 2), isBid: winner.isBid)
         if st.rateLimits.count >= 8 {
             let limit = rateLimitMs
-            st.rateLimits = st.rateLimits.filter { Double(now - $0.value) < limit }
+            st.rateLimits = st.rateLimits.filter { Double(now.subtractingSaturated($0.value)) < limit }
         }
         st.rateLimits[rateKey] = now
         st.lastSignalMs = now
@@ -302,9 +302,9 @@ public struct IcebergDetector: BookStrategy, Sendable {
             stopLoss = winner.price + atr
             takeProfit = mid - (atr * 2.5)
         }
-        let persistence = Double(now - level.firstSeenMs) / 1000
+        let persistence = Double(now.subtractingSaturated(level.firstSeenMs)) / 1000
         let meanRefillInterval = level.refillCount > 1
-            ? Double(level.lastRefillMs - level.firstRefillMs) / 1000 / Double(level.refillCount - 1) : 0
+            ? Double(level.lastRefillMs.subtractingSaturated(level.firstRefillMs)) / 1000 / Double(level.refillCount - 1) : 0
         let patternName = winner.pattern.rawValue
         let reasoning = "Large hidden \(winner.isBid ? "buyer" : "seller") detected at \(winner.price) (\(patternName))"
         return Signal(
@@ -392,12 +392,12 @@ public struct IcebergDetector: BookStrategy, Sendable {
             q0 = q1; q1 = q2; q2 = quantity
             t0 = t1; t1 = t2; t2 = now
             lastSeenMs = now
-            guard count >= 3, q1 < q0 * 0.5, q2 > q0 * 0.8, Double(now - t0) < refillSpeedMs else { return }
+            guard count >= 3, q1 < q0 * 0.5, q2 > q0 * 0.8, Double(now.subtractingSaturated(t0)) < refillSpeedMs else { return }
             refillCount += 1
             if refillCount == 1 { firstRefillMs = now }
             lastRefillMs = now
             if refillCount > 1 {
-                let sinceFirst = Double(now - firstSeenMs) / 1000
+                let sinceFirst = Double(now.subtractingSaturated(firstSeenMs)) / 1000
                 avgRefillSpeed = sinceFirst / Double(refillCount)
             }
         }
@@ -515,7 +515,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
 
     /// Drops the symbol's levels not seen for longer than the history window.
     private mutating func expire(_ st: inout SymbolState, now: Int64) {
-        let cutoff = now &- windowMs
+        let cutoff = now.subtractingSaturated(windowMs)
         while st.lruHead >= 0 && levels[st.lruHead].lastSeenMs < cutoff { removeLevel(&st, st.lruHead) }
     }
 
@@ -612,7 +612,7 @@ public struct IcebergDetector: BookStrategy, Sendable {
     /// The most confident pattern of a level, if any (the seed's order on equal confidence).
     private func classify(_ idx: Int, now: Int64) -> (Double, Pattern)? {
         let c = configuration
-        let age = Double(now - levels[idx].firstSeenMs)
+        let age = Double(now.subtractingSaturated(levels[idx].firstSeenMs))
         let refills = levels[idx].refillCount
         var best: (Double, Pattern)? = nil
         if refills >= c.minRefillCount {

@@ -118,7 +118,7 @@ public struct OrderbookSkew: BookStrategy, Sendable {
         } else {
             return nil
         }
-        if let last = lastSignalMs[key], Double(eventTimeMs &- last) < p.cooldownSeconds * 1000 { return nil }
+        if let last = lastSignalMs[key], Double(eventTimeMs.subtractingSaturated(last)) < p.cooldownSeconds * 1000 { return nil }
         if lastSignalMs[key] == nil && lastSignalMs.count >= p.maxSymbols {
             // Bounded state: forget the symbol that signalled longest ago.
             if let oldest = lastSignalMs.min(by: { $0.value < $1.value })?.key { lastSignalMs.removeValue(forKey: oldest) }

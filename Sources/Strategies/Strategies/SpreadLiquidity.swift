@@ -211,11 +211,11 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         st.lastEventMs = now
         st.samples.push(Sample(timeMs: now, spreadBps: spreadBps, depth: totalDepth))
         if c.lookbackMode == .time {
-            let cutoff = now &- Int64((c.lookbackSeconds * 1000).rounded())
+            let cutoff = now.subtractingSaturated(millisecondsSaturated(c.lookbackSeconds))
             while st.samples.count > 1, st.samples[0].timeMs < cutoff { st.samples.removeFirst() }
         }
         if c.wideEventTTLSeconds > 0, let start = st.wideStartMs,
-           Double(now - start) > c.wideEventTTLSeconds * 1000 {
+           Double(now.subtractingSaturated(start)) > c.wideEventTTLSeconds * 1000 {
             st.wideStartMs = nil
         }
         guard st.samples.count >= 3 else { return nil }
@@ -223,7 +223,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         let snap = c.lookbackMode == .ticks
             ? Self.tickSnapshot(st.samples, spreadBps: spreadBps, depth: totalDepth, now: now)
             : Self.timeSnapshot(st.samples, spreadBps: spreadBps, depth: totalDepth, now: now,
-                                velocityWindowMs: Int64((c.velocityWindowSeconds * 1000).rounded()))
+                                velocityWindowMs: millisecondsSaturated(c.velocityWindowSeconds))
         let isWidening = snap.velocity > c.velocityThreshold
         let isNarrowing = snap.velocity < -c.velocityThreshold
         let isAbnormal = snap.ratio > c.spreadRatioThreshold
@@ -234,7 +234,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         if let start = st.wideStartMs {
             let p = c.lookbackMode == .ticks
                 ? Double(now) / 1000 - Double(start) / 1000
-                : Double(now - start) / 1000
+                : Double(now.subtractingSaturated(start)) / 1000
             if isNarrowing && snap.ratio < c.spreadRatioThreshold && p > c.persistenceThresholdSeconds {
                 event = .narrowing
                 persistence = p
@@ -256,7 +256,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         eventsDetected += 1
 
         let confidence = Self.confidence(event, snap, persistence: persistence, c)
-        if let last = st.lastSignalMs, Double(now - last) < c.minSignalIntervalSeconds * 1000 { return nil }
+        if let last = st.lastSignalMs, Double(now.subtractingSaturated(last)) < c.minSignalIntervalSeconds * 1000 { return nil }
         st.lastSignalMs = now
         signalsGenerated += 1
 
@@ -345,7 +345,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         let ratio = avgSpread > 0 ? spreadBps / avgSpread : 1.0
         var velocity = 0.0
         let old = h[0]
-        let dt = Double(now - old.timeMs) / 1000  // timedelta.total_seconds(): exact ms / 1000
+        let dt = Double(now.subtractingSaturated(old.timeMs)) / 1000  // timedelta.total_seconds(): exact ms / 1000
         if dt > 0 { velocity = ((spreadBps - old.spreadBps) / old.spreadBps) / dt }
         let avgDepth = depthSum / Double(max(1, earlier))
         let reduction = avgDepth > 0 ? 1.0 - (depth / avgDepth) : 0.0
@@ -364,13 +364,13 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
         var seen = 0
         h.forEach { s in
             if seen > 0 {
-                let w = Double(s.timeMs - previous.timeMs)
+                let w = Double(s.timeMs.subtractingSaturated(previous.timeMs))
                 spreadSum += previous.spreadBps
                 depthSum += previous.depth
                 weightedSpread += previous.spreadBps * w
                 weightedDepth += previous.depth * w
                 totalWeight += w
-                if now - previous.timeMs >= velocityWindowMs { ref = previous }
+                if now.subtractingSaturated(previous.timeMs) >= velocityWindowMs { ref = previous }
             }
             previous = s
             seen += 1
@@ -385,7 +385,7 @@ public struct SpreadLiquidity: BookStrategy, Sendable {
             avgDepth = depthSum / Double(earlier)
         }
         let ratio = avgSpread > 0 ? spreadBps / avgSpread : 1.0
-        let span = max(Double(now - ref.timeMs), Double(velocityWindowMs)) / 1000
+        let span = max(Double(now.subtractingSaturated(ref.timeMs)), Double(velocityWindowMs)) / 1000
         let velocity = ref.spreadBps > 0 && span > 0 ? ((spreadBps - ref.spreadBps) / ref.spreadBps) / span : 0
         let reduction = avgDepth > 0 ? 1.0 - (depth / avgDepth) : 0.0
         return Snapshot(ratio: ratio, velocity: velocity, depthReduction: reduction)

@@ -148,10 +148,10 @@ extension TickerVelocity.SymbolState {
         let minutes = Double(elapsedMs) / 60_000
         let velocity = changePercent / minutes
 
-        let mid = oldTime + elapsedMs / 2
+        let mid = oldTime.addingSaturated(elapsedMs / 2)
         let midIndex = points.lastIndex(atOrBefore: mid) ?? 0
         let pMid = points.element(midIndex).price
-        let firstMinutes = Double(mid - oldTime) / 60_000
+        let firstMinutes = Double(timeDelta(mid, oldTime)) / 60_000
         let secondMinutes = Double(timeDelta(now, mid)) / 60_000
         let v1 = firstMinutes > 0 ? ((pMid - old.price) / old.price * 100) / firstMinutes : 0
         let v2 = secondMinutes > 0 ? ((pNow - pMid) / pMid * 100) / secondMinutes : 0

@@ -221,9 +221,21 @@ func evictLeastRecentlyUsed<K: Hashable, V>(_ states: inout [K: V], maxCount: In
 
 /// `a - b` saturated to the range of `Int64`: event times come from untrusted frames, and a
 /// garbage time such as `Int64.min` must not trap.
+@inline(__always)
 func timeDelta(_ a: Int64, _ b: Int64) -> Int64 {
-    let (d, overflow) = a.subtractingReportingOverflow(b)
-    return overflow ? (b < 0 ? .max : .min) : d
+    a.subtractingSaturated(b)
+}
+
+/// `seconds · 1000` rounded to the nearest millisecond (ties away from zero), as an `Int64`
+/// clamped to its range; NaN gives 0. Identical to `Int64((seconds * 1000).rounded())` whenever
+/// that does not trap, i.e. for every schema-clamped duration.
+func millisecondsSaturated(_ seconds: Double) -> Int64 {
+    let ms = (seconds * 1000).rounded()
+    if ms.isNaN { return 0 }
+    // 2^63 is the first Double above Int64.max; -2^63 is Int64.min exactly.
+    if ms >= 9_223_372_036_854_775_808.0 { return .max }
+    if ms <= -9_223_372_036_854_775_808.0 { return .min }
+    return Int64(ms)
 }
 
 /// `a / b` rounded towards negative infinity (`b > 0`).

@@ -32,6 +32,9 @@ final class RunningSidecar: @unchecked Sendable {
         configuration.httpPort = 0
         configuration.socketPath = temporarySocketPath()
         configuration.configStore = .memory
+        // The feeds of these tests (the synthetic market, the recordings) carry Binance's own
+        // stream names; attribution by evidence is tested in BookEngineTests and tests/book-integrity.
+        configuration.engine.book.attribution = .label
         configure(&configuration)
         var logger = Logger(label: "test-sidecar")
         logger.logLevel = .warning

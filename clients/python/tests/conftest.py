@@ -163,6 +163,13 @@ class Sidecar:
             "ORDERBOOK_SKEW_COOLDOWN_SECONDS": "0",
             "SIGNAL_LOG_CAPACITY": str(DEFAULT_LOG_CAPACITY),
             "LOG_LEVEL": "warning",
+            # These feeds carry Binance's own stream names, and several synthetic markets with
+            # the same symbols but unrelated update ids follow each other on one sidecar: trust
+            # the labels (attribution by evidence is tested in tests/book-integrity).
+            "BOOK_ATTRIBUTION": "label",
+            # Never reach Binance from a test.
+            "DEPTH_SNAPSHOT_URL_SPOT": "off",
+            "DEPTH_SNAPSHOT_URL_USDM": "off",
         })
         env.update(extra_env or {})
         self.process = Process(name, [str(binaries["realtime-sidecar"])], workdir / f"{name}.log", env)

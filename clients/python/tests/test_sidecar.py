@@ -139,6 +139,11 @@ def test_depth_and_list_depth(client: SidecarClient) -> None:
         assert list(depth.bid_prices) == sorted(depth.bid_prices, reverse=True)
         assert list(depth.ask_prices) == sorted(depth.ask_prices)
         assert depth.interpretation in ("bullish", "bearish", "neutral")
+        # The book behind the metrics (docs/BOOKS.md): the replay's diffs keep a synced local book.
+        assert depth.book_source in ("local", "partial")
+        assert depth.synced == (depth.book_source == "local")
+        assert depth.last_update_id > 0 and depth.book_event_time_ms > 0
+        assert depth.age_ms >= 0
         # The list and the single call read the same snapshot (the feed has stopped).
         assert (depth.net_pressure, depth.mid_price, depth.total_liquidity) == \
             (row.net_pressure, row.mid_price, row.total_liquidity)

@@ -3345,7 +3345,7 @@ const ProtobufCMessageDescriptor realtime__v1__goodbye__descriptor =
   (ProtobufCMessageInit) realtime__v1__goodbye__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor realtime__v1__depth_metrics__field_descriptors[37] =
+static const ProtobufCFieldDescriptor realtime__v1__depth_metrics__field_descriptors[43] =
 {
   {
     "symbol",
@@ -3791,8 +3791,81 @@ static const ProtobufCFieldDescriptor realtime__v1__depth_metrics__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "book_source",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, book_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synced",
+    39,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, synced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_update_id",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, last_update_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "book_event_time_ms",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, book_event_time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "age_ms",
+    42,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, age_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stale",
+    43,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Realtime__V1__DepthMetrics, stale),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned realtime__v1__depth_metrics__field_indices_by_name[] = {
+  41,   /* field[41] = age_ms */
   15,   /* field[15] = ask_depth_10 */
   13,   /* field[13] = ask_depth_5 */
   25,   /* field[25] = ask_levels */
@@ -3807,6 +3880,8 @@ static const unsigned realtime__v1__depth_metrics__field_indices_by_name[] = {
   32,   /* field[32] = bid_prices */
   33,   /* field[33] = bid_quantities */
   5,   /* field[5] = bid_volume */
+  40,   /* field[40] = book_event_time_ms */
+  37,   /* field[37] = book_source */
   7,   /* field[7] = buy_pressure */
   2,   /* field[2] = event_time_ms */
   29,   /* field[29] = has_strongest_ask */
@@ -3814,16 +3889,19 @@ static const unsigned realtime__v1__depth_metrics__field_indices_by_name[] = {
   4,   /* field[4] = imbalance_percent */
   3,   /* field[3] = imbalance_ratio */
   10,   /* field[10] = interpretation */
+  39,   /* field[39] = last_update_id */
   20,   /* field[20] = mid_price */
   9,   /* field[9] = net_pressure */
   8,   /* field[8] = sell_pressure */
   18,   /* field[18] = spread_abs */
   19,   /* field[19] = spread_bps */
+  42,   /* field[42] = stale */
   30,   /* field[30] = strongest_ask_price */
   31,   /* field[31] = strongest_ask_volume */
   27,   /* field[27] = strongest_bid_price */
   28,   /* field[28] = strongest_bid_volume */
   0,   /* field[0] = symbol */
+  38,   /* field[38] = synced */
   11,   /* field[11] = total_liquidity */
   36,   /* field[36] = trend */
   1,   /* field[1] = venue */
@@ -3834,7 +3912,7 @@ static const unsigned realtime__v1__depth_metrics__field_indices_by_name[] = {
 static const ProtobufCIntRange realtime__v1__depth_metrics__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 37 }
+  { 0, 43 }
 };
 const ProtobufCMessageDescriptor realtime__v1__depth_metrics__descriptor =
 {
@@ -3844,7 +3922,7 @@ const ProtobufCMessageDescriptor realtime__v1__depth_metrics__descriptor =
   "Realtime__V1__DepthMetrics",
   "realtime.v1",
   sizeof(Realtime__V1__DepthMetrics),
-  37,
+  43,
   realtime__v1__depth_metrics__field_descriptors,
   realtime__v1__depth_metrics__field_indices_by_name,
   1,  realtime__v1__depth_metrics__number_ranges,

@@ -653,6 +653,12 @@ public enum SocketCodec {
             (p.pointee.n_ask_prices, p.pointee.ask_prices) = a.array(v.askPrices)
             (p.pointee.n_ask_quantities, p.pointee.ask_quantities) = a.array(v.askQuantities)
             p.pointee.trend = a.string(v.trend)
+            p.pointee.book_source = a.string(v.bookSource)
+            p.pointee.synced = v.synced.protobufC
+            p.pointee.last_update_id = v.lastUpdateId
+            p.pointee.book_event_time_ms = v.bookEventTimeMs
+            p.pointee.age_ms = v.ageMs
+            p.pointee.stale = v.stale.protobufC
         }
     }
 
@@ -696,6 +702,12 @@ public enum SocketCodec {
         v.askPrices = CRead.array(s.n_ask_prices, s.ask_prices)
         v.askQuantities = CRead.array(s.n_ask_quantities, s.ask_quantities)
         v.trend = CRead.string(s.trend)
+        v.bookSource = CRead.string(s.book_source)
+        v.synced = CRead.bool(s.synced)
+        v.lastUpdateId = s.last_update_id
+        v.bookEventTimeMs = s.book_event_time_ms
+        v.ageMs = s.age_ms
+        v.stale = CRead.bool(s.stale)
         return v
     }
 }

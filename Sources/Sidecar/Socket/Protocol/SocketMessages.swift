@@ -316,6 +316,13 @@ public enum SocketProtocol {
         public var askPrices: [Double] = []
         public var askQuantities: [Double] = []
         public var trend = ""
+        /// The book behind the metrics (docs/BOOKS.md); empty source from servers before it.
+        public var bookSource = ""
+        public var synced = false
+        public var lastUpdateId: Int64 = 0
+        public var bookEventTimeMs: Int64 = 0
+        public var ageMs: Int64 = 0
+        public var stale = false
 
         public init() {}
     }

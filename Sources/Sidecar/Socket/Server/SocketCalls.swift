@@ -90,7 +90,8 @@ enum SocketCalls {
                 cell.read { snapshot -> (DepthRow, SocketProtocol.DepthMetrics) in
                     let trend = SocketMapping.trend(snapshot)
                     return (DepthRow(symbol: snapshot.key.symbol, metrics: snapshot.metrics, trend: trend),
-                            SocketMapping.depth(key: snapshot.key, metrics: snapshot.metrics, trend: trend, bids: nil, asks: nil))
+                            SocketMapping.depth(key: snapshot.key, metrics: snapshot.metrics, trend: trend, bids: nil, asks: nil,
+                                                book: snapshot.book))
                 }
             }
         for (row, metrics) in rows { full[SymbolKey(venue: venue, symbol: row.symbol)] = metrics }

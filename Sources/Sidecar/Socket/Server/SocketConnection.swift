@@ -414,7 +414,7 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 case .depth(let id, let seq, let update):
                     guard subscriptions[id] != nil else { continue }
                     let metrics = SocketMapping.depth(key: update.key, metrics: update.metrics, trend: update.trend,
-                                                      bids: update.bids, asks: update.asks)
+                                                      bids: update.bids, asks: update.asks, book: update.book)
                     SocketCodec.encodeFrame(.depthEvent(seq: seq, metrics: metrics), id: id, into: &buffer)
                 case .gap(let id, let gap):
                     guard subscriptions[id] != nil else { continue }

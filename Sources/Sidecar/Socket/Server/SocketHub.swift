@@ -124,7 +124,7 @@ public final class SocketHub: Sendable {
         guard depthSubscribers.load(ordering: .relaxed) > 0 else { return }
         let update = cell.read { snapshot in
             DepthUpdate(key: snapshot.key, metrics: snapshot.metrics, bids: snapshot.bids, asks: snapshot.asks,
-                        trend: SocketMapping.trend(snapshot))
+                        trend: SocketMapping.trend(snapshot), book: snapshot.book)
         }
         guard let update else { return }
         if !ring.push(.depth(update, atMs: MonotonicClock.nowMs())) {

@@ -38,10 +38,22 @@ import Strategies
     }
 
     /// The fields of HTTP `/depth/{symbol}` (rounded as there) plus the `/all` trend.
+    /// `BOOK_STALE_MS`, set once by the runtime before the socket starts.
+    nonisolated(unsafe) static var bookStaleMs: Int64 = 5000
+
     static func depth(key: SymbolKey, metrics m: DepthMetrics, trend: TrendDirection,
-                      bids: PriceLevels?, asks: PriceLevels?) -> SocketProtocol.DepthMetrics {
+                      bids: PriceLevels?, asks: PriceLevels?, book: BookInfo? = nil) -> SocketProtocol.DepthMetrics {
         let a = m.apiFields
         var v = SocketProtocol.DepthMetrics()
+        if let book {
+            let now = WallClock.nowMs()
+            v.bookSource = book.source.description
+            v.synced = book.synced
+            v.lastUpdateId = book.lastUpdateId
+            v.bookEventTimeMs = book.eventTimeMs
+            v.ageMs = book.ageMs(nowMs: now)
+            v.stale = book.isStale(nowMs: now, staleMs: bookStaleMs)
+        }
         v.symbol = key.symbol
         v.venue = key.venue.description
         v.eventTimeMs = m.eventTimeMs
@@ -93,7 +105,7 @@ import Strategies
     /// Reads one cell's snapshot; the history is summarised under the cell's lock, never copied.
     @_spi(Benchmarks) public static func depth(_ snapshot: DepthSnapshot, includeLevels: Bool) -> SocketProtocol.DepthMetrics {
         depth(key: snapshot.key, metrics: snapshot.metrics, trend: trend(snapshot),
-              bids: includeLevels ? snapshot.bids : nil, asks: includeLevels ? snapshot.asks : nil)
+              bids: includeLevels ? snapshot.bids : nil, asks: includeLevels ? snapshot.asks : nil, book: snapshot.book)
     }
 
     /// The `/all` row trend: the 5-minute summary's, neutral without history.

@@ -10,6 +10,7 @@ struct DepthUpdate: Sendable {
     var bids: PriceLevels
     var asks: PriceLevels
     var trend: TrendDirection
+    var book: BookInfo
 }
 
 /// A pushed event waiting in a connection's queue.

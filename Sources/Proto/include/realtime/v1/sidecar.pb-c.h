@@ -618,10 +618,35 @@ struct  Realtime__V1__DepthMetrics
    * Trend over 5 minutes of event time, as in HTTP /all.
    */
   char *trend;
+  /*
+   * The book behind the metrics (docs/BOOKS.md): "local" (kept from diff depth, synced by update
+   * ids) or "partial" (the latest depth5/10/20 as received); absent from older servers.
+   */
+  char *book_source;
+  /*
+   * The local book is synced; false when the partial book is served instead.
+   */
+  protobuf_c_boolean synced;
+  /*
+   * The book's last update id (`u` / `lastUpdateId`).
+   */
+  int64_t last_update_id;
+  /*
+   * Exchange event time of the book's last update, ms.
+   */
+  int64_t book_event_time_ms;
+  /*
+   * Receive-time age of the book when this message was built, ms.
+   */
+  int64_t age_ms;
+  /*
+   * age_ms is over BOOK_STALE_MS.
+   */
+  protobuf_c_boolean stale;
 };
 #define REALTIME__V1__DEPTH_METRICS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&realtime__v1__depth_metrics__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
 
 
 struct  Realtime__V1__GetDepthMetrics

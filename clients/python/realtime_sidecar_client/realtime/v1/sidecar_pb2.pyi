@@ -117,7 +117,8 @@ class DepthEvent(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., metrics: _Optional[_Union[DepthMetrics, _Mapping]] = ...) -> None: ...
 
 class DepthMetrics(_message.Message):
-    __slots__ = ["ask_depth_10", "ask_depth_5", "ask_levels", "ask_prices", "ask_quantities", "ask_volume", "best_ask", "best_bid", "bid_depth_10", "bid_depth_5", "bid_levels", "bid_prices", "bid_quantities", "bid_volume", "buy_pressure", "event_time_ms", "has_strongest_ask", "has_strongest_bid", "imbalance_percent", "imbalance_ratio", "interpretation", "mid_price", "net_pressure", "sell_pressure", "spread_abs", "spread_bps", "strongest_ask_price", "strongest_ask_volume", "strongest_bid_price", "strongest_bid_volume", "symbol", "total_liquidity", "trend", "venue", "vwap_ask", "vwap_bid", "vwap_spread"]
+    __slots__ = ["age_ms", "ask_depth_10", "ask_depth_5", "ask_levels", "ask_prices", "ask_quantities", "ask_volume", "best_ask", "best_bid", "bid_depth_10", "bid_depth_5", "bid_levels", "bid_prices", "bid_quantities", "bid_volume", "book_event_time_ms", "book_source", "buy_pressure", "event_time_ms", "has_strongest_ask", "has_strongest_bid", "imbalance_percent", "imbalance_ratio", "interpretation", "last_update_id", "mid_price", "net_pressure", "sell_pressure", "spread_abs", "spread_bps", "stale", "strongest_ask_price", "strongest_ask_volume", "strongest_bid_price", "strongest_bid_volume", "symbol", "synced", "total_liquidity", "trend", "venue", "vwap_ask", "vwap_bid", "vwap_spread"]
+    AGE_MS_FIELD_NUMBER: _ClassVar[int]
     ASK_DEPTH_10_FIELD_NUMBER: _ClassVar[int]
     ASK_DEPTH_5_FIELD_NUMBER: _ClassVar[int]
     ASK_LEVELS_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +133,8 @@ class DepthMetrics(_message.Message):
     BID_PRICES_FIELD_NUMBER: _ClassVar[int]
     BID_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     BID_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    BOOK_EVENT_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    BOOK_SOURCE_FIELD_NUMBER: _ClassVar[int]
     BUY_PRESSURE_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     HAS_STRONGEST_ASK_FIELD_NUMBER: _ClassVar[int]
@@ -139,22 +142,26 @@ class DepthMetrics(_message.Message):
     IMBALANCE_PERCENT_FIELD_NUMBER: _ClassVar[int]
     IMBALANCE_RATIO_FIELD_NUMBER: _ClassVar[int]
     INTERPRETATION_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
     MID_PRICE_FIELD_NUMBER: _ClassVar[int]
     NET_PRESSURE_FIELD_NUMBER: _ClassVar[int]
     SELL_PRESSURE_FIELD_NUMBER: _ClassVar[int]
     SPREAD_ABS_FIELD_NUMBER: _ClassVar[int]
     SPREAD_BPS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     STRONGEST_ASK_PRICE_FIELD_NUMBER: _ClassVar[int]
     STRONGEST_ASK_VOLUME_FIELD_NUMBER: _ClassVar[int]
     STRONGEST_BID_PRICE_FIELD_NUMBER: _ClassVar[int]
     STRONGEST_BID_VOLUME_FIELD_NUMBER: _ClassVar[int]
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SYNCED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_LIQUIDITY_FIELD_NUMBER: _ClassVar[int]
     TREND_FIELD_NUMBER: _ClassVar[int]
     VENUE_FIELD_NUMBER: _ClassVar[int]
     VWAP_ASK_FIELD_NUMBER: _ClassVar[int]
     VWAP_BID_FIELD_NUMBER: _ClassVar[int]
     VWAP_SPREAD_FIELD_NUMBER: _ClassVar[int]
+    age_ms: int
     ask_depth_10: float
     ask_depth_5: float
     ask_levels: int
@@ -169,6 +176,8 @@ class DepthMetrics(_message.Message):
     bid_prices: _containers.RepeatedScalarFieldContainer[float]
     bid_quantities: _containers.RepeatedScalarFieldContainer[float]
     bid_volume: float
+    book_event_time_ms: int
+    book_source: str
     buy_pressure: float
     event_time_ms: int
     has_strongest_ask: bool
@@ -176,23 +185,26 @@ class DepthMetrics(_message.Message):
     imbalance_percent: float
     imbalance_ratio: float
     interpretation: str
+    last_update_id: int
     mid_price: float
     net_pressure: float
     sell_pressure: float
     spread_abs: float
     spread_bps: float
+    stale: bool
     strongest_ask_price: float
     strongest_ask_volume: float
     strongest_bid_price: float
     strongest_bid_volume: float
     symbol: str
+    synced: bool
     total_liquidity: float
     trend: str
     venue: str
     vwap_ask: float
     vwap_bid: float
     vwap_spread: float
-    def __init__(self, symbol: _Optional[str] = ..., venue: _Optional[str] = ..., event_time_ms: _Optional[int] = ..., imbalance_ratio: _Optional[float] = ..., imbalance_percent: _Optional[float] = ..., bid_volume: _Optional[float] = ..., ask_volume: _Optional[float] = ..., buy_pressure: _Optional[float] = ..., sell_pressure: _Optional[float] = ..., net_pressure: _Optional[float] = ..., interpretation: _Optional[str] = ..., total_liquidity: _Optional[float] = ..., bid_depth_5: _Optional[float] = ..., ask_depth_5: _Optional[float] = ..., bid_depth_10: _Optional[float] = ..., ask_depth_10: _Optional[float] = ..., best_bid: _Optional[float] = ..., best_ask: _Optional[float] = ..., spread_abs: _Optional[float] = ..., spread_bps: _Optional[float] = ..., mid_price: _Optional[float] = ..., vwap_bid: _Optional[float] = ..., vwap_ask: _Optional[float] = ..., vwap_spread: _Optional[float] = ..., bid_levels: _Optional[int] = ..., ask_levels: _Optional[int] = ..., has_strongest_bid: bool = ..., strongest_bid_price: _Optional[float] = ..., strongest_bid_volume: _Optional[float] = ..., has_strongest_ask: bool = ..., strongest_ask_price: _Optional[float] = ..., strongest_ask_volume: _Optional[float] = ..., bid_prices: _Optional[_Iterable[float]] = ..., bid_quantities: _Optional[_Iterable[float]] = ..., ask_prices: _Optional[_Iterable[float]] = ..., ask_quantities: _Optional[_Iterable[float]] = ..., trend: _Optional[str] = ...) -> None: ...
+    def __init__(self, symbol: _Optional[str] = ..., venue: _Optional[str] = ..., event_time_ms: _Optional[int] = ..., imbalance_ratio: _Optional[float] = ..., imbalance_percent: _Optional[float] = ..., bid_volume: _Optional[float] = ..., ask_volume: _Optional[float] = ..., buy_pressure: _Optional[float] = ..., sell_pressure: _Optional[float] = ..., net_pressure: _Optional[float] = ..., interpretation: _Optional[str] = ..., total_liquidity: _Optional[float] = ..., bid_depth_5: _Optional[float] = ..., ask_depth_5: _Optional[float] = ..., bid_depth_10: _Optional[float] = ..., ask_depth_10: _Optional[float] = ..., best_bid: _Optional[float] = ..., best_ask: _Optional[float] = ..., spread_abs: _Optional[float] = ..., spread_bps: _Optional[float] = ..., mid_price: _Optional[float] = ..., vwap_bid: _Optional[float] = ..., vwap_ask: _Optional[float] = ..., vwap_spread: _Optional[float] = ..., bid_levels: _Optional[int] = ..., ask_levels: _Optional[int] = ..., has_strongest_bid: bool = ..., strongest_bid_price: _Optional[float] = ..., strongest_bid_volume: _Optional[float] = ..., has_strongest_ask: bool = ..., strongest_ask_price: _Optional[float] = ..., strongest_ask_volume: _Optional[float] = ..., bid_prices: _Optional[_Iterable[float]] = ..., bid_quantities: _Optional[_Iterable[float]] = ..., ask_prices: _Optional[_Iterable[float]] = ..., ask_quantities: _Optional[_Iterable[float]] = ..., trend: _Optional[str] = ..., book_source: _Optional[str] = ..., synced: bool = ..., last_update_id: _Optional[int] = ..., book_event_time_ms: _Optional[int] = ..., age_ms: _Optional[int] = ..., stale: bool = ...) -> None: ...
 
 class DepthMetricsPage(_message.Message):
     __slots__ = ["has_next", "has_previous", "limit", "metrics", "offset", "page", "pages", "total"]
