@@ -1,8 +1,7 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Strategies
 
@@ -75,20 +74,22 @@ public final class DepthSnapshotFetcher: Service, Sendable {
         }
     }
 
+    /// A 1000-level answer is about 60 KiB; anything far larger is not a depth snapshot.
+    static let maxAnswerBytes = 8 << 20
+
     private func fetch(_ key: SymbolKey, base: String) async throws(FetchError) -> BookSnapshot {
         let text = "\(base)?symbol=\(key.symbol)&limit=\(limit)"
-        guard let url = URL(string: text) else { throw .malformed(url: text, reason: "not a URL") }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 10
+        let request = HTTPClientRequest(url: text)
         let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            guard response.status == .ok else { throw FetchError.http(status: Int(response.status.code), url: text) }
+            let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            data = Data(body.readableBytesView)
+        } catch let error as FetchError {
+            throw error
         } catch {
             throw .transport(url: text, reason: "\(error)")
-        }
-        if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-            throw .http(status: http.statusCode, url: text)
         }
         return try Self.parse(data, key: key, limit: limit, url: text)
     }

@@ -93,20 +93,15 @@ extension Engine {
             book.strategiesRanOnDiffAt = book.local.lastUpdateId
         case .stale:
             books.diffsStale.increment()
-        case .buffered:
-            books.diffsBuffered.increment()
-            skippedWhileResyncing()
-            requestSnapshotIfDue(state, receiveTimeMs: receiveTimeMs)
-        case .gap:
-            books.gaps.increment()
-            skippedWhileResyncing()
-            requestSnapshotIfDue(state, receiveTimeMs: receiveTimeMs)
-        case .crossed:
-            books.crossedAfterUpdate.increment()
-            skippedWhileResyncing()
-            requestSnapshotIfDue(state, receiveTimeMs: receiveTimeMs)
-        case .exhausted:
-            books.exhausted.increment()
+        case .buffered, .gap, .crossed, .exhausted:
+            // Not synced (any more): nothing for the strategies; a sync point is needed.
+            let counter = switch result {
+            case .buffered: books.diffsBuffered
+            case .gap: books.gaps
+            case .crossed: books.crossedAfterUpdate
+            default: books.exhausted
+            }
+            counter.increment()
             skippedWhileResyncing()
             requestSnapshotIfDue(state, receiveTimeMs: receiveTimeMs)
         }
