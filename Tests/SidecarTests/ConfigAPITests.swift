@@ -52,6 +52,16 @@ import Testing
         #expect(try await http.call("POST", "/api/v1/strategies/orderbook_skew/config", "{nope").status == 400)
         #expect(try await http.call("POST", "/api/v1/strategies/btc_dominance/config/BTCUSDT",
                                     #"{"parameters":{"window_hours":24},"changed_by":"t"}"#).status == 422, "market-wide")
+        // The audit record's free text is bounded: 1,024 characters of reason, 128 of changed_by.
+        let longReason = String(repeating: "r", count: 1025)
+        let longWho = String(repeating: "w", count: 129)
+        for body in [#"{"parameters":{"top_levels":3},"changed_by":"t","reason":"\#(longReason)"}"#,
+                     #"{"parameters":{"top_levels":3},"changed_by":"\#(longWho)"}"#] {
+            let tooLong = try await http.call("POST", "/api/v1/strategies/orderbook_skew/config", body)
+            #expect(tooLong.status == 422)
+            #expect(tooLong.json[path: "error.details.errors.0.code"] == .string("TOO_LONG"))
+        }
+        #expect(try await http.call("DELETE", "/api/v1/strategies/orderbook_skew/config?changed_by=\(longWho)").status == 422)
         let unchanged = try await http.call("GET", "/api/v1/strategies/orderbook_skew/config")
         #expect(unchanged.json[path: "data.source"] == .string("default"), "nothing was stored by failed writes")
 

@@ -87,6 +87,15 @@ struct ConfigurationTests {
         #expect(url == "nats://trader:***@nats:4222")
     }
 
+    @Test("every URL of a NATS_URL list is redacted, tokens and passwords with @ included")
+    func redactsEveryURLOfAList() throws {
+        let list = "nats://a:pw1@nats-0:4222,tls://tok3n@nats-1:4222,nats://nats-2:4222,nats://b:p@ss@nats-3:4222"
+        let configuration = try SidecarConfiguration(environment: ["NATS_URL": list])
+        let url = try #require(configuration.effectiveValues.first { $0.0 == "NATS_URL" }?.1)
+        #expect(url == "nats://a:***@nats-0:4222,tls://***@nats-1:4222,nats://nats-2:4222,nats://b:***@nats-3:4222")
+        for secret in ["pw1", "tok3n", "p@ss"] { #expect(!url.contains(secret)) }
+    }
+
     @Test("the README documents every environment variable the sidecar reads")
     func readmeListsEveryVariable() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -244,6 +244,21 @@ struct NATSClientTests {
         #expect(client.stats.reconnects == 0)
     }
 
+    @Test("a failed first connect is reported without the URL's credentials")
+    func firstConnectErrorRedacted() async throws {
+        let server = try NATSServerProcess(start: false)
+        let events = NATSTestRecorder<NATSConnectionEvent>()
+        let url = server.url.replacingOccurrences(of: "nats://", with: "nats://trader:s3cr3t@")
+        let client = try NATSClient(options: natsTestOptions(url), onEvent: { events.append($0) })
+        client.close(drainTimeoutMs: 500)
+        let texts = events.values.compactMap { event -> String? in
+            if case .error(let text) = event { return text }
+            return nil
+        }
+        #expect(texts.contains { $0.contains("first connect to nats://trader:***@") }, "\(texts)")
+        #expect(!texts.contains { $0.contains("s3cr3t") })
+    }
+
     @Test("before the first connect, draining a subscription completes it without a delivery and close stops the connector promptly")
     func closeBeforeFirstConnect() async throws {
         let server = try NATSServerProcess(start: false)

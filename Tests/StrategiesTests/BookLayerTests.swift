@@ -259,6 +259,21 @@ struct BookEngineTests {
         #expect(books.futuresUnclassified.value == 1)
         #expect(books.futuresAsDiff.value == 1)
         #expect(books.futuresAsPartial.value == 1)
+        #expect(books.labelMismatch(.diffDepth).value == 1)  // only the diff was mislabelled
+    }
+
+    @Test("a bookTicker newer than the synced book refreshes the published best levels; an older one does not")
+    func bookTickerRefresh() throws {
+        let (engine, _, board) = makeEngine { $0.book.attribution = .label }
+        let key = SymbolKey(venue: .spot, symbol: "BTCUSDT")
+        engine.ingest(Self.partial(label: "BTCUSDT", id: 10, bid: 99.99, ask: 100.01))
+        engine.ingest(#"{"stream":"btcusdt@bookTicker","data":{"u":12,"s":"BTCUSDT","b":"99.995","B":"3","a":"100.01","A":"7"}}"#)
+        let after = try #require(board.cell(key, nowMs: 1)?.read { ($0.metrics, $0.book, $0.bids, $0.asks) })
+        #expect(after.0.bestBid == 99.995 && after.2.prices == [99.995, 99.99, 99.99 - 0.01])
+        #expect(after.3.quantities == [7, 2] && after.1.lastUpdateId == 12)
+        engine.ingest(#"{"stream":"btcusdt@bookTicker","data":{"u":9,"s":"BTCUSDT","b":"50","B":"3","a":"150","A":"7"}}"#)
+        #expect(board.cell(key, nowMs: 1)?.read { $0.metrics.bestBid } == 99.995)
+        #expect(engine.stats.books.bookTickerRefreshes.value == 1)
     }
 
     @Test("an event time years ahead of the receive time is rejected and never moves the watermark or expires symbols")

@@ -12,6 +12,7 @@ there, they must agree.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -252,7 +254,8 @@ def test_pure_python_render_agrees_with_kubectl(directory):
 def test_base_renders_the_expected_objects(base_docs):
     assert sorted((d["kind"], kustomize_lite.strip_hash(d["metadata"]["name"]) if d["kind"] == "ConfigMap" else d["metadata"]["name"])
                   for d in base_docs) == [
-        ("ConfigMap", CONFIGMAP), ("Deployment", "realtime-sidecar"), ("PersistentVolumeClaim", "realtime-sidecar-config")]
+        ("ConfigMap", CONFIGMAP), ("Deployment", "realtime-sidecar"), ("NetworkPolicy", "realtime-sidecar"),
+        ("PersistentVolumeClaim", "realtime-sidecar-config")]
 
 
 def test_podmonitor_stays_out_of_the_base(base_docs):
@@ -405,6 +408,214 @@ def test_nats_kv_overlay_switches_the_config_store():
     # Everything else of the environment is the base's.
     base = configmap_data(render(BASE))
     assert {k: v for k, v in data.items() if k != "CONFIG_STORE"} == {k: v for k, v in base.items() if k != "CONFIG_STORE"}
+
+
+# ---------------------------------------------------------------------------------------------
+# NetworkPolicy (k8s/sidecar/networkpolicy.yaml): default deny; in, Prometheus from the monitoring
+# namespace to the HTTP port; out, DNS, NATS and HTTPS (REST depth snapshots) only. Each check is a
+# function so that test_network_policy_checks_can_fail can run it against broken copies.
+
+MONITORING_NAMESPACE = "monitoring"            # the policy's assumption (docs/OPERATIONS.md)
+NATS_POD_LABELS = {"app.kubernetes.io/name": "nats"}  # ditto
+DNS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+DNS_PORTS = {("UDP", 53), ("TCP", 53)}
+
+
+def network_policy(docs: list) -> dict:
+    return one(docs, "NetworkPolicy", "realtime-sidecar")
+
+
+def policy_port(port, docs: list) -> int:
+    """A port of an ingress rule (a number, or the name of a container port of this pod) as a number."""
+    if isinstance(port, int):
+        return port
+    named = [p["containerPort"] for c in pod_spec(docs)["containers"] for p in c.get("ports", []) if p.get("name") == port]
+    assert len(named) == 1, f"port name {port!r} names {len(named)} container ports of the pod"
+    return named[0]
+
+
+def rule_ports(rule: dict, docs: list) -> set[tuple[str, int]]:
+    """(protocol, port) pairs a rule opens; a rule or port entry without a port would open all of them."""
+    assert rule.get("ports"), f"a rule without `ports` allows every port: {rule}"
+    pairs = set()
+    for entry in rule["ports"]:
+        assert "port" in entry and "endPort" not in entry, f"every port or a range of them: {entry}"
+        pairs.add((entry.get("protocol", "TCP"), policy_port(entry["port"], docs)))
+    return pairs
+
+
+def nats_url_ports(data: dict) -> set[int]:
+    return {urlsplit(url.strip()).port or 4222 for url in data["NATS_URL"].split(",") if url.strip()}
+
+
+def snapshot_urls(data: dict) -> list[str]:
+    return [v for k, v in sorted(data.items()) if k.startswith("DEPTH_SNAPSHOT_URL_") and v != "off"]
+
+
+def egress_rule(docs: list, port: int) -> dict:
+    rules = [r for r in network_policy(docs)["spec"].get("egress", []) if any(p.get("port") == port for p in r.get("ports", []))]
+    assert len(rules) == 1, f"expected one egress rule to port {port}, found {len(rules)}"
+    return rules[0]
+
+
+def check_policy_selects_the_pod(docs: list):
+    labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert network_policy(docs)["spec"]["podSelector"] == {"matchLabels": labels}
+
+
+def check_policy_types(docs: list):
+    # Both, so that a policy without egress rules would still deny all egress (and not allow it).
+    assert sorted(network_policy(docs)["spec"].get("policyTypes", [])) == ["Egress", "Ingress"]
+
+
+def check_ingress_is_monitoring_to_http_only(docs: list):
+    http = int(configmap_data(docs)["HTTP_PORT"])
+    rules = network_policy(docs)["spec"].get("ingress", [])
+    assert len(rules) == 1, f"one ingress rule (Prometheus to the HTTP port), found {len(rules)}"
+    assert rule_ports(rules[0], docs) == {("TCP", http)}
+    assert rules[0].get("from") == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}], \
+        f"only pods of the {MONITORING_NAMESPACE} namespace: {rules[0].get('from')}"
+
+
+def check_policy_http_port_is_the_sidecars(docs: list):
+    http = int(configmap_data(docs)["HTTP_PORT"])
+    listening = {p["containerPort"] for p in container(pod_spec(docs), SIDECAR_CONTAINER).get("ports", [])}
+    assert http in listening, f"HTTP_PORT {http} is not a container port of the sidecar {sorted(listening)}"
+    opened = {port for rule in network_policy(docs)["spec"].get("ingress", []) for _, port in rule_ports(rule, docs)}
+    assert opened == {http}, f"the policy opens {sorted(opened)}, the sidecar listens on HTTP_PORT {http}"
+
+
+def check_engine_serves_nothing(docs: list):
+    ports = container(pod_spec(docs), ENGINE_CONTAINER).get("ports", [])
+    assert not ports, f"the trade engine now declares {ports}: allow them in networkpolicy.yaml and update these checks"
+
+
+def check_egress_is_dns_nats_https_only(docs: list):
+    data = configmap_data(docs)
+    groups = {"DNS": DNS_PORTS, "NATS": {("TCP", p) for p in nats_url_ports(data)},
+              # Only while the sidecar fetches REST snapshots (networkpolicy.yaml: remove it when `off`).
+              "HTTPS": {("TCP", 443)} if snapshot_urls(data) else None}
+    seen = []
+    for rule in network_policy(docs)["spec"].get("egress", []):
+        assert rule.get("to"), f"an egress rule without `to` allows every destination: {rule}"
+        ports = rule_ports(rule, docs)
+        name = next((n for n, g in groups.items() if g == ports), None)
+        assert name, f"egress rule to {sorted(ports)} is none of {groups}"
+        seen.append(name)
+    assert sorted(seen) == sorted(n for n, g in groups.items() if g)
+
+
+def check_egress_dns_goes_to_kube_dns(docs: list):
+    rule = egress_rule(docs, 53)
+    assert rule_ports(rule, docs) == DNS_PORTS
+    assert rule["to"] == [DNS_PEER]
+
+
+def check_egress_nats_goes_to_the_nats_pods(docs: list):
+    ports = nats_url_ports(configmap_data(docs))
+    for port in ports:
+        rule = egress_rule(docs, port)
+        assert rule_ports(rule, docs) == {("TCP", p) for p in ports}
+        assert rule["to"] == [{"podSelector": {"matchLabels": NATS_POD_LABELS}}], rule["to"]
+
+
+def check_egress_https_is_public_only(docs: list):
+    rule = egress_rule(docs, 443)
+    assert rule_ports(rule, docs) == {("TCP", 443)}
+    assert [set(peer) for peer in rule["to"]] == [{"ipBlock"}], rule["to"]
+    block = rule["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0"
+    assert len(block.get("except", [])) == len(PRIVATE_RANGES) and set(block["except"]) == PRIVATE_RANGES, block
+    for url in snapshot_urls(configmap_data(docs)):
+        parts = urlsplit(url)
+        assert parts.scheme == "https" and (parts.port or 443) == 443, f"{url}: not reachable through the 443 rule"
+
+
+def test_network_policy_selects_the_pod(rendered):
+    check_policy_selects_the_pod(rendered)
+
+
+def test_network_policy_types_are_ingress_and_egress(rendered):
+    check_policy_types(rendered)
+
+
+def test_network_policy_ingress_is_monitoring_to_http_only(rendered):
+    check_ingress_is_monitoring_to_http_only(rendered)
+
+
+def test_network_policy_http_port_is_the_sidecars(rendered):
+    check_policy_http_port_is_the_sidecars(rendered)
+
+
+def test_trade_engine_serves_no_port(rendered):
+    check_engine_serves_nothing(rendered)
+
+
+def test_network_policy_egress_is_dns_nats_https_only(rendered):
+    check_egress_is_dns_nats_https_only(rendered)
+
+
+def test_network_policy_dns_goes_to_kube_dns(rendered):
+    check_egress_dns_goes_to_kube_dns(rendered)
+
+
+def test_network_policy_nats_goes_to_the_nats_pods(rendered):
+    check_egress_nats_goes_to_the_nats_pods(rendered)
+
+
+def test_network_policy_https_excludes_private_ranges(rendered):
+    check_egress_https_is_public_only(rendered)
+
+
+def _np(docs: list) -> dict:
+    return network_policy(docs)["spec"]
+
+
+POLICY_MUTATIONS = {
+    "selector-lacks-a-label": (check_policy_selects_the_pod, lambda d: _np(d)["podSelector"]["matchLabels"].popitem()),
+    "selector-extra-label": (check_policy_selects_the_pod, lambda d: _np(d)["podSelector"]["matchLabels"].update(tier="x")),
+    "ingress-type-only": (check_policy_types, lambda d: _np(d).update(policyTypes=["Ingress"])),
+    "ingress-from-other-namespace": (check_ingress_is_monitoring_to_http_only,
+                                     lambda d: _np(d)["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"].update(
+                                         {"kubernetes.io/metadata.name": "default"})),
+    "ingress-from-own-namespace-too": (check_ingress_is_monitoring_to_http_only, lambda d: _np(d)["ingress"][0]["from"].append({"podSelector": {}})),
+    "ingress-from-anywhere": (check_ingress_is_monitoring_to_http_only, lambda d: _np(d)["ingress"][0].pop("from")),
+    "ingress-every-port": (check_ingress_is_monitoring_to_http_only, lambda d: _np(d)["ingress"][0].pop("ports")),
+    "ingress-extra-rule": (check_ingress_is_monitoring_to_http_only,
+                           lambda d: _np(d)["ingress"].append({"ports": [{"protocol": "TCP", "port": 9090}]})),
+    "ingress-wrong-port": (check_policy_http_port_is_the_sidecars, lambda d: _np(d)["ingress"][0]["ports"][0].update(port=8081)),
+    "http-port-moved": (check_policy_http_port_is_the_sidecars, lambda d: configmap_data(d).update(HTTP_PORT="9090")),
+    "engine-serves-a-port": (check_engine_serves_nothing,
+                             lambda d: container(pod_spec(d), ENGINE_CONTAINER).setdefault("ports", []).append({"containerPort": 9000})),
+    "egress-extra-port": (check_egress_is_dns_nats_https_only, lambda d: egress_rule(d, 4222)["ports"].append({"protocol": "TCP", "port": 80})),
+    "egress-no-udp-dns": (check_egress_is_dns_nats_https_only, lambda d: egress_rule(d, 53)["ports"].pop(0)),
+    "egress-anywhere": (check_egress_is_dns_nats_https_only, lambda d: egress_rule(d, 4222).pop("to")),
+    "egress-every-port": (check_egress_is_dns_nats_https_only, lambda d: egress_rule(d, 443).pop("ports")),
+    "egress-extra-rule": (check_egress_is_dns_nats_https_only, lambda d: _np(d)["egress"].append(copy.deepcopy(egress_rule(d, 443)))),
+    "egress-https-while-snapshots-off": (check_egress_is_dns_nats_https_only, lambda d: configmap_data(d).update(
+        DEPTH_SNAPSHOT_URL_SPOT="off", DEPTH_SNAPSHOT_URL_USDM="off")),
+    "dns-any-namespace": (check_egress_dns_goes_to_kube_dns, lambda d: egress_rule(d, 53)["to"][0].pop("namespaceSelector")),
+    "nats-by-ip": (check_egress_nats_goes_to_the_nats_pods, lambda d: egress_rule(d, 4222).update(to=[{"ipBlock": {"cidr": "0.0.0.0/0"}}])),
+    "nats-other-label": (check_egress_nats_goes_to_the_nats_pods,
+                         lambda d: egress_rule(d, 4222)["to"][0]["podSelector"]["matchLabels"].update({"app.kubernetes.io/name": "other"})),
+    "nats-url-other-port": (check_egress_nats_goes_to_the_nats_pods, lambda d: configmap_data(d).update(NATS_URL="nats://nats:4223")),
+    "https-private-range-open": (check_egress_https_is_public_only, lambda d: egress_rule(d, 443)["to"][0]["ipBlock"]["except"].remove("10.0.0.0/8")),
+    "https-other-cidr": (check_egress_https_is_public_only, lambda d: egress_rule(d, 443)["to"][0]["ipBlock"].update(cidr="10.0.0.0/8")),
+    "https-plus-pods": (check_egress_https_is_public_only, lambda d: egress_rule(d, 443)["to"].append({"podSelector": {}})),
+    "snapshot-url-plain-http": (check_egress_https_is_public_only, lambda d: configmap_data(d).update(DEPTH_SNAPSHOT_URL_SPOT="http://api.binance.com/api/v3/depth")),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(POLICY_MUTATIONS))
+def test_network_policy_checks_can_fail(base_docs, mutation):
+    check, mutate = POLICY_MUTATIONS[mutation]
+    check(base_docs)  # passes on the real manifests
+    docs = copy.deepcopy(base_docs)
+    mutate(docs)
+    with pytest.raises(AssertionError):
+        check(docs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -278,13 +278,8 @@ public struct SidecarConfiguration: Sendable {
         ]
     }
 
-    /// `nats://user:secret@host` → `nats://user:***@host`.
-    static func redactingCredentials(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
-        let credentials = url[scheme.upperBound..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url.replacingCharacters(in: scheme.upperBound..<at, with: "***") }
-        return url.replacingCharacters(in: url.index(after: colon)..<at, with: "***")
-    }
+    /// `nats://user:secret@host` → `nats://user:***@host`, for every URL of a list.
+    static func redactingCredentials(_ url: String) -> String { NATSURLRedaction.redacted(url) }
 }
 
 /// Typed reads of environment variables.

@@ -192,7 +192,8 @@ public final class NATSClient: @unchecked Sendable {
             context.connects.add(1, ordering: .relaxed)
             context.emit(.connected)
         case .failure(let error):
-            context.emit(.error("first connect to \(options.url) failed (\(error.statusText)); retrying in the background"))
+            context.emit(.error("first connect to \(NATSURLRedaction.redacted(options.url)) failed (\(error.statusText)); "
+                                + "retrying in the background"))
             startConnector()
         }
     }

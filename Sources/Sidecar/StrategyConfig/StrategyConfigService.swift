@@ -189,10 +189,30 @@ public final class StrategyConfigService: @unchecked Sendable {
 
     // MARK: - Writes
 
+    /// Bounds of the audit record's free text (in Unicode scalars, so no grapheme cluster of
+    /// combining marks can exceed them): a few requests must not fill the store's volume.
+    public static let maxReasonLength = 1024
+    public static let maxChangedByLength = 128
+
+    private static func checkAuditText(changedBy: String, reason: String?) throws(ConfigServiceError) {
+        var issues: [ValidationIssue] = []
+        let who = changedBy.unicodeScalars.count
+        if who > maxChangedByLength {
+            issues.append(ValidationIssue(field: "changed_by", code: .tooLong,
+                                          message: "changed_by has \(who) characters; at most \(maxChangedByLength)"))
+        }
+        if let reason, reason.unicodeScalars.count > maxReasonLength {
+            issues.append(ValidationIssue(field: "reason", code: .tooLong,
+                                          message: "reason has \(reason.unicodeScalars.count) characters; at most \(maxReasonLength)"))
+        }
+        if !issues.isEmpty { throw .validation(issues) }
+    }
+
     /// Merges the submitted values over the stored override of this scope (a partial update).
     public func set(strategyId: String, symbol: String?, _ request: ConfigWriteRequest)
         async throws(ConfigServiceError) -> ResolvedConfigView {
-        try await onQueue { () throws(ConfigServiceError) in
+        try Self.checkAuditText(changedBy: request.changedBy, reason: request.reason)
+        return try await onQueue { () throws(ConfigServiceError) in
             let plan = try self.prepare(strategyId, symbol, request)
             if request.validateOnly { return try self.viewLocked(strategyId, symbol) }
             try self.requireReady()
@@ -206,6 +226,7 @@ public final class StrategyConfigService: @unchecked Sendable {
 
     public func delete(strategyId: String, symbol: String?, changedBy: String, reason: String?,
                        expectedVersion: Int64?) async throws(ConfigServiceError) {
+        try Self.checkAuditText(changedBy: changedBy, reason: reason)
         try await onQueue { () throws(ConfigServiceError) in
             let key = try self.key(strategyId, symbol)
             try self.requireReady()
@@ -226,7 +247,8 @@ public final class StrategyConfigService: @unchecked Sendable {
     /// record id produced. Recorded as `ROLLBACK`; restoring "no override" deletes the key.
     public func rollback(strategyId: String, symbol: String?, targetVersion: Int64?, rollbackId: String?,
                          changedBy: String, reason: String?) async throws(ConfigServiceError) -> ResolvedConfigView {
-        try await onQueue { () throws(ConfigServiceError) in
+        try Self.checkAuditText(changedBy: changedBy, reason: reason)
+        return try await onQueue { () throws(ConfigServiceError) in
             let key = try self.key(strategyId, symbol)
             try self.requireReady()
             let trail: [AuditRecord]

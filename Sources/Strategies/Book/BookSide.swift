@@ -85,25 +85,6 @@ public struct BookSide: Sendable, Equatable {
         return true
     }
 
-    /// A bookTicker's best level at a newer update id: levels better than it are gone, its
-    /// quantity is the new one.
-    public mutating func refreshBest(price: Double, quantity: Double, maxLevels: Int) {
-        var drop = 0
-        while drop < prices.count && isWorse(price, than: prices[drop]) { drop += 1 }
-        if drop > 0 {
-            prices.removeSubrange(0..<drop)
-            quantities.removeSubrange(0..<drop)
-        }
-        if quantity > 0 {
-            if isBeyondBoundary(price) { return }
-            insertOrUpdate(price: price, quantity: quantity)
-            truncate(to: maxLevels)
-        } else if let first = prices.first, first == price {
-            prices.removeFirst()
-            quantities.removeFirst()
-        }
-    }
-
     public mutating func removeAll() {
         prices.removeAll(keepingCapacity: true)
         quantities.removeAll(keepingCapacity: true)

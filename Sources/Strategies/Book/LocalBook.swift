@@ -203,18 +203,6 @@ public struct LocalBook: Sendable {
         return state == .synced ? .synced(applied: applied) : .gapAfterSync
     }
 
-    /// A bookTicker at update id `id`: refreshes the best levels when newer than the book.
-    /// The book's id does not move (diffs up to `id` still arrive and must chain).
-    @discardableResult
-    public mutating func refreshBest(updateId id: Int64, bidPrice: Double, bidQuantity: Double, askPrice: Double,
-                                     askQuantity: Double) -> Bool
-    {
-        guard state == .synced, id > lastUpdateId, bidPrice > 0, askPrice > bidPrice else { return false }
-        bids.refreshBest(price: bidPrice, quantity: bidQuantity, maxLevels: maxLevels)
-        asks.refreshBest(price: askPrice, quantity: askQuantity, maxLevels: maxLevels)
-        return true
-    }
-
     /// Forgets the book and its buffer (the symbol was dropped, or the caller gave up on it).
     public mutating func reset() {
         bids.removeAll()

@@ -69,6 +69,8 @@ public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
         case conflict = "CONFLICT"
         case unsupportedScope = "UNSUPPORTED_SCOPE"
         case invalidSymbol = "INVALID_SYMBOL"
+        /// `reason` or `changed_by` longer than the audit log keeps.
+        case tooLong = "TOO_LONG"
     }
 
     public var field: String

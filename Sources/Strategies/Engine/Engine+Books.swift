@@ -49,6 +49,7 @@ extension Engine {
             // A futures depthUpdate under a partial label: continuity with the diff chain decides.
             if book.lastDiffU >= 0 && depth.previousFinalUpdateId == book.lastDiffU {
                 books.futuresAsDiff.increment()
+                books.labelMismatch(.diffDepth).increment()  // a diff under a partial-depth label
                 isPartial = false
             } else if book.lastDiffU >= 0 && depth.finalUpdateId == book.lastDiffU
                 && depth.previousFinalUpdateId == book.lastDiffPU
@@ -302,10 +303,28 @@ private func isBestFirst(_ levels: PriceLevels, descending: Bool) -> Bool {
     return true
 }
 
-/// A bookTicker's best level on a copy of the top levels: better levels are gone, its quantity is new.
+/// A bookTicker's best level on a copy of the top levels: better levels are gone, its quantity
+/// is new. In place, in the copy's storage (no allocation once its capacity is reached).
 private func refreshBest(_ levels: inout PriceLevels, price: Double, quantity: Double, descending: Bool, maxLevels: Int) {
-    var side = BookSide(descending: descending, capacity: levels.count + 1)
-    side.reset(prices: levels.prices, quantities: levels.quantities, wholeSide: true, maxLevels: maxLevels + 1)
-    side.refreshBest(price: price, quantity: quantity, maxLevels: maxLevels + 1)
-    side.copyTop(maxLevels, into: &levels)
+    var drop = 0
+    while drop < levels.count && (descending ? levels.prices[drop] > price : levels.prices[drop] < price) { drop += 1 }
+    if drop > 0 {
+        levels.prices.removeFirst(drop)
+        levels.quantities.removeFirst(drop)
+    }
+    if let first = levels.prices.first, first == price {
+        if quantity > 0 {
+            levels.quantities[0] = quantity
+        } else {
+            levels.prices.removeFirst()
+            levels.quantities.removeFirst()
+        }
+    } else if quantity > 0 {
+        levels.prices.insert(price, at: 0)
+        levels.quantities.insert(quantity, at: 0)
+        if levels.count > maxLevels {
+            levels.prices.removeLast()
+            levels.quantities.removeLast()
+        }
+    }
 }
