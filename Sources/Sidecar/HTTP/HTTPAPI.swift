@@ -227,13 +227,15 @@ enum HTTPAPI {
                               offset: try int("offset", 0), sortBy: q.get("sort_by"), sortOrder: q.get("sort_order"))
     }
 
-    static func booksJSON(_ b: BookStats) -> JSONValue {
-        .object([
+    static func booksJSON(_ s: IngestStats) -> JSONValue {
+        let b = s.books
+        return .object([
             ("synced", .int(b.booksSynced.value)),
             ("resyncing", .int(b.booksResyncing.value)),
             ("attribution", .object([
                 ("label", .int(b.attributedToLabel.value)), ("evidence", .int(b.attributedByEvidence.value)),
-                ("unverified", .int(b.attributedUnverified.value)), ("symbol_ambiguous", .int(b.symbolAmbiguous.value)),
+                ("unverified", .int(b.attributedUnverified.value)),
+                ("symbol_ambiguous", .int(s.rejected(.symbolAmbiguous).value)),
             ])),
             ("futures_depth", .object([
                 ("as_diff", .int(b.futuresAsDiff.value)), ("as_partial", .int(b.futuresAsPartial.value)),
@@ -293,7 +295,7 @@ enum HTTPAPI {
                 ("feed_rejected", .int(s.feedRejected.value)),
                 ("last_sequence", .int(Int64(api.signalLog.lastSequence))),
             ])),
-            ("books", booksJSON(s.books)),
+            ("books", booksJSON(s)),
             ("symbols", .object([
                 ("tracked", .int(s.symbolsTracked.value)),
                 ("evicted", .int(s.symbolsEvicted.value)),

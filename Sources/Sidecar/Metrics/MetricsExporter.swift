@@ -155,7 +155,7 @@ public final class MetricsExporter: Sendable {
             gauge("realtime_books", "Local order books by sync state", [("state", state)]) { Double(source()) }
         }
         for (decision, source) in [("label", { b.attributedToLabel.value }), ("evidence", { b.attributedByEvidence.value }),
-                                   ("unverified", { b.attributedUnverified.value }), ("ambiguous", { b.symbolAmbiguous.value })] {
+                                   ("unverified", { b.attributedUnverified.value }), ("ambiguous", { s.rejected(.symbolAmbiguous).value })] {
             counter("realtime_book_attributions_total", "Partial books without a symbol, by attribution decision",
                     [("decision", decision)], source)
         }

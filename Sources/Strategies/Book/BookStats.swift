@@ -9,8 +9,6 @@ public final class BookStats: Sendable {
     public let attributedByEvidence = StatCounter()
     /// Attributed to the label with no evidence at all, the only spot symbol tracked (start-up).
     public let attributedUnverified = StatCounter()
-    /// Rejected: no tracked symbol, or more than one, was consistent with it.
-    public let symbolAmbiguous = StatCounter()
     /// Futures depthUpdate frames under a partial-depth label, by what the update ids made of them.
     public let futuresAsDiff = StatCounter()
     public let futuresAsPartial = StatCounter()

@@ -73,7 +73,7 @@ public struct LocalBook: Sendable {
     }
 
     public let venue: Venue
-    public var maxLevels: Int
+    public let maxLevels: Int
     public let maxBufferedLevels: Int
     public private(set) var bids: BookSide
     public private(set) var asks: BookSide
@@ -92,7 +92,16 @@ public struct LocalBook: Sendable {
     private var history = DiffBuffer()
     private let keepsHistory: Bool
     /// A deep snapshot ahead of a shallow book, waiting for its straddling diff.
-    private var pendingSnapshot: (id: Int64, bids: PriceLevels, asks: PriceLevels, wholeBids: Bool, wholeAsks: Bool)?
+    private var pendingSnapshot: SyncPoint?
+
+    /// A sync point's levels, and whether each side lists everything there is.
+    private struct SyncPoint {
+        var id: Int64
+        var bids: PriceLevels
+        var asks: PriceLevels
+        var wholeBids: Bool
+        var wholeAsks: Bool
+    }
 
     public init(venue: Venue, maxLevels: Int, maxBufferedLevels: Int = 8192, keepsHistory: Bool = false) {
         self.venue = venue
@@ -104,8 +113,6 @@ public struct LocalBook: Sendable {
     }
 
     public var isSynced: Bool { state == .synced }
-    /// Diffs held for the next sync point.
-    public var bufferedDiffs: Int { buffer.count }
 
     // MARK: - Diffs
 
@@ -123,9 +130,7 @@ public struct LocalBook: Sendable {
             pendingSnapshot = nil
             if straddles(U: U, u: u, pu: pu, snapshotId: p.id) {
                 // The deeper snapshot replaces the shallow book; this diff applies on top of it.
-                bids.reset(prices: p.bids.prices, quantities: p.bids.quantities, wholeSide: p.wholeBids, maxLevels: maxLevels)
-                asks.reset(prices: p.asks.prices, quantities: p.asks.quantities, wholeSide: p.wholeAsks, maxLevels: maxLevels)
-                lastUpdateId = p.id
+                take(p)
                 isDeep = true
                 history.removeAll()
                 awaitingFirstDiff = true
@@ -160,7 +165,7 @@ public struct LocalBook: Sendable {
             if id <= lastUpdateId {
                 return deepen(updateId: id, bids: b, asks: a, wholeBids: wholeBids, wholeAsks: wholeAsks)
             }
-            pendingSnapshot = (id, b, a, wholeBids, wholeAsks)
+            pendingSnapshot = SyncPoint(id: id, bids: b, asks: a, wholeBids: wholeBids, wholeAsks: wholeAsks)
             return .pending
         }
         if state == .synced {
@@ -178,9 +183,7 @@ public struct LocalBook: Sendable {
         if let first = buffer.first, !straddles(U: first.U, u: first.u, pu: first.pu, snapshotId: id) {
             return .tooOld
         }
-        bids.reset(prices: b.prices, quantities: b.quantities, wholeSide: wholeBids, maxLevels: maxLevels)
-        asks.reset(prices: a.prices, quantities: a.quantities, wholeSide: wholeAsks, maxLevels: maxLevels)
-        lastUpdateId = id
+        take(SyncPoint(id: id, bids: b, asks: a, wholeBids: wholeBids, wholeAsks: wholeAsks))
         if eventTimeMs > 0 { self.eventTimeMs = eventTimeMs }
         state = .synced
         isDeep = deep
@@ -218,6 +221,15 @@ public struct LocalBook: Sendable {
 
     // MARK: - Internals
 
+    /// The sync point's levels become the book, at its id.
+    private mutating func take(_ point: SyncPoint) {
+        bids.reset(prices: point.bids.prices, quantities: point.bids.quantities, wholeSide: point.wholeBids,
+                   maxLevels: maxLevels)
+        asks.reset(prices: point.asks.prices, quantities: point.asks.quantities, wholeSide: point.wholeAsks,
+                   maxLevels: maxLevels)
+        lastUpdateId = point.id
+    }
+
     /// Rebuilds the book from an older deep snapshot and the diffs kept since, on a copy: the
     /// book changes only if they chain up to its own id.
     private mutating func deepen(updateId id: Int64, bids b: PriceLevels, asks a: PriceLevels, wholeBids: Bool,
@@ -230,9 +242,7 @@ public struct LocalBook: Sendable {
             return .old
         }
         var trial = LocalBook(venue: venue, maxLevels: maxLevels, maxBufferedLevels: maxBufferedLevels)
-        trial.bids.reset(prices: b.prices, quantities: b.quantities, wholeSide: wholeBids, maxLevels: maxLevels)
-        trial.asks.reset(prices: a.prices, quantities: a.quantities, wholeSide: wholeAsks, maxLevels: maxLevels)
-        trial.lastUpdateId = id
+        trial.take(SyncPoint(id: id, bids: b, asks: a, wholeBids: wholeBids, wholeAsks: wholeAsks))
         trial.state = .synced
         trial.isDeep = true
         trial.awaitingFirstDiff = true
@@ -303,8 +313,6 @@ struct DiffBuffer: Sendable {
     private var entries: [Entry] = []
     private var prices: [Double] = []
     private var quantities: [Double] = []
-    /// Diffs dropped to stay within the bound, since creation.
-    private(set) var overflowed = 0
 
     var count: Int { entries.count }
     var first: Entry? { entries.first }
@@ -316,7 +324,6 @@ struct DiffBuffer: Sendable {
         if levels > maxLevels {
             // One diff larger than the whole bound: nothing before it can be used either.
             removeAll()
-            overflowed &+= 1
             return
         }
         while !entries.isEmpty && prices.count &+ levels > maxLevels { dropFirst() }
@@ -355,6 +362,5 @@ struct DiffBuffer: Sendable {
         prices.removeFirst(n)
         quantities.removeFirst(n)
         for i in entries.indices { entries[i].bidStart &-= n }
-        overflowed &+= 1
     }
 }

@@ -54,13 +54,6 @@ public struct BookSnapshot: Sendable {
 /// partial book, and the evidence used to attribute partial books without `s`.
 final class SymbolBook {
     var local: LocalBook
-    /// The latest partial book as received, and its id, times.
-    var partialBids = PriceLevels(capacity: 20)
-    var partialAsks = PriceLevels(capacity: 20)
-    var partialUpdateId: Int64 = 0
-    var partialEventTimeMs: Int64 = 0
-    var partialReceiveMs: Int64 = 0
-    var hasPartial = false
     /// Receive time of the local book's last change.
     var localReceiveMs: Int64 = 0
     /// Ids of the last diff-shaped frame seen (futures classification: `pu` chains to it).

@@ -12,7 +12,7 @@ extension Engine {
         var mid = 0.0
         if let bid = depth.bids.prices.first, let ask = depth.asks.prices.first { mid = (bid + ask) / 2 }
         let time = depth.eventTimeMs
-        let labelled = symbols[label]
+        let labelled = existingState(for: label)
         if let labelled, labelled.book.isConsistent(id: id, mid: mid, eventTimeMs: time, config: config) {
             books.attributedToLabel.increment()
             return (label, true)
@@ -112,17 +112,11 @@ extension Engine {
         let book = state.book
         let id = depth.finalUpdateId
         if trusted && book.local.venue == .spot { book.noteUpdateId(id) }
-        book.partialBids.assign(depth.bids)
-        book.partialAsks.assign(depth.asks)
-        book.partialUpdateId = id
-        book.partialEventTimeMs = depth.eventTimeMs
-        book.partialReceiveMs = receiveTimeMs
-        book.hasPartial = true
         let diffsFlowing = book.diffSincePartial
         book.diffSincePartial = false
         guard isBestFirst(depth.bids, descending: true), isBestFirst(depth.asks, descending: false) else {
             books.unsortedPartials.increment()
-            if !book.local.isSynced { publishPartial(state, receiveTimeMs: receiveTimeMs) }
+            if !book.local.isSynced { publishPartial(depth, state: state, receiveTimeMs: receiveTimeMs) }
             return
         }
         // No diff since the last partial book: nothing will bring the book forward but the
@@ -156,7 +150,7 @@ extension Engine {
             break  // only REST snapshots deepen
         case .tooOld, .gapAfterSync:
             if result == .tooOld { books.tooOldSnapshots.increment() } else { books.gaps.increment() }
-            publishPartial(state, receiveTimeMs: receiveTimeMs)
+            publishPartial(depth, state: state, receiveTimeMs: receiveTimeMs)
         }
     }
 
@@ -255,12 +249,11 @@ extension Engine {
                 runStrategies: runStrategies)
     }
 
-    private func publishPartial(_ state: SymbolState, receiveTimeMs: Int64) {
-        let book = state.book
-        let info = BookInfo(source: .partial, synced: false, lastUpdateId: book.partialUpdateId,
-                            eventTimeMs: book.partialEventTimeMs, receiveMs: book.partialReceiveMs)
-        publish(state, bids: book.partialBids, asks: book.partialAsks, info: info, receiveTimeMs: receiveTimeMs,
-                runStrategies: true)
+    /// The partial book as received (its levels are the parser's buffers, read in place).
+    private func publishPartial(_ depth: DepthEvent, state: SymbolState, receiveTimeMs: Int64) {
+        let info = BookInfo(source: .partial, synced: false, lastUpdateId: depth.finalUpdateId,
+                            eventTimeMs: depth.eventTimeMs, receiveMs: receiveTimeMs)
+        publish(state, bids: depth.bids, asks: depth.asks, info: info, receiveTimeMs: receiveTimeMs, runStrategies: true)
     }
 
     private func publish(_ state: SymbolState, bids: PriceLevels, asks: PriceLevels, info: BookInfo,

@@ -196,7 +196,6 @@ public final class Engine {
                 configuration.book.attribution == .evidence
             {
                 guard let (key, verified) = attribute(depth) else {
-                    books.symbolAmbiguous.increment()
                     reject(.symbolAmbiguous, payload)
                     return
                 }
@@ -354,16 +353,18 @@ public final class Engine {
         }
     }
 
+    private var runsBookStrategies: Bool { orderbookSkew != nil || spreadLiquidity != nil || icebergDetector != nil }
+
     /// A book update the strategies do not see: the local book is not synced.
     func skippedWhileResyncing() {
-        if orderbookSkew != nil || spreadLiquidity != nil || icebergDetector != nil { books.skippedResyncing.increment() }
+        if runsBookStrategies { books.skippedResyncing.increment() }
     }
 
     /// Runs the book strategies on `bids`/`asks` (best first), unless the book is one-sided or
     /// lags the symbol's other streams.
     func runBookStrategies(_ key: SymbolKey, state: SymbolState, bids: PriceLevels, asks: PriceLevels,
                            eventTimeMs: Int64) {
-        guard orderbookSkew != nil || spreadLiquidity != nil || icebergDetector != nil else { return }
+        guard runsBookStrategies else { return }
         books.bookUpdatesServed.increment()
         if bids.isEmpty || asks.isEmpty {
             books.skippedOneSided.increment()
@@ -373,21 +374,21 @@ public final class Engine {
             books.skippedStale.increment()
             return
         }
-            if orderbookSkew != nil {
-                let start = callStart()
-                let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(skewCalls, start, signal)
-            }
-            if spreadLiquidity != nil {
-                let start = callStart()
-                let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(spreadCalls, start, signal)
-            }
-            if icebergDetector != nil {
-                let start = callStart()
-                let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
-                finish(icebergCalls, start, signal)
-            }
+        if orderbookSkew != nil {
+            let start = callStart()
+            let signal = orderbookSkew?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+            finish(skewCalls, start, signal)
+        }
+        if spreadLiquidity != nil {
+            let start = callStart()
+            let signal = spreadLiquidity?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+            finish(spreadCalls, start, signal)
+        }
+        if icebergDetector != nil {
+            let start = callStart()
+            let signal = icebergDetector?.run(key.symbol, { $0.onBook(key: key, bids: bids, asks: asks, eventTimeMs: eventTimeMs) })
+            finish(icebergCalls, start, signal)
+        }
     }
 
     private func emit(_ signal: Signal) {
@@ -396,13 +397,18 @@ public final class Engine {
         sink.emit(signal)
     }
 
-    func state(for key: SymbolKey) -> SymbolState {
+    /// The state of a tracked symbol, through the recent-key cache; nil if untracked.
+    func existingState(for key: SymbolKey) -> SymbolState? {
         let slot = Self.recentSlot(key)
         if let state = recent[slot], state.key == key { return state }
-        if let state = symbols[key] {
-            recent[slot] = state
-            return state
-        }
+        guard let state = symbols[key] else { return nil }
+        recent[slot] = state
+        return state
+    }
+
+    private func state(for key: SymbolKey) -> SymbolState {
+        if let state = existingState(for: key) { return state }
+        let slot = Self.recentSlot(key)
         if symbols.count >= max(1, configuration.maxSymbols) { evictLeastRecentlyUpdated() }
         let state = SymbolState(key: key, cell: board.cell(for: key), book: configuration.book)
         symbols[key] = state
