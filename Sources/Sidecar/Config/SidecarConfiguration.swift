@@ -57,6 +57,16 @@ public struct SidecarConfiguration: Sendable {
         ("NATS_PENDING_BYTES_LIMIT", "67108864", "Subscription pending-byte limit before slow-consumer drops"),
         ("NATS_RECONNECT_BUFFER_BYTES", "8388608", "Publishes buffered while disconnected"),
         ("NATS_PING_INTERVAL_SECONDS", "20", "Client PING interval; two unanswered PINGs mark a silent server (partition) as disconnected"),
+        ("NATS_TLS_CA_FILE", "", "PEM CA bundle that verifies the NATS server (host name checked); setting any NATS_TLS_* file enables TLS"),
+        ("NATS_TLS_CERT_FILE", "", "PEM client certificate for mutual TLS (with NATS_TLS_KEY_FILE)"),
+        ("NATS_TLS_KEY_FILE", "", "PEM private key of NATS_TLS_CERT_FILE"),
+        ("NATS_CREDS_FILE", "", "NATS credentials file (user JWT + NKey seed)"),
+        ("NATS_NKEY_SEED_FILE", "", "File holding an NKey user seed (SU...)"),
+        ("NATS_TOKEN", "", "NATS authentication token (prefer NATS_TOKEN_FILE from a Secret); never printed"),
+        ("NATS_TOKEN_FILE", "", "File holding the NATS token"),
+        ("NATS_USER", "", "NATS user name (with NATS_PASSWORD or NATS_PASSWORD_FILE)"),
+        ("NATS_PASSWORD", "", "NATS password (prefer NATS_PASSWORD_FILE from a Secret); never printed"),
+        ("NATS_PASSWORD_FILE", "", "File holding the NATS password"),
         ("TRADING_SYMBOLS", "", "Symbol allow-list, comma-separated; empty means all"),
         ("MAX_SYMBOLS", "1000", "Bound on per-symbol state; least recently updated symbols are evicted"),
         ("SYMBOL_TTL_SECONDS", "300", "Symbols with no update for this long are dropped and hidden"),
@@ -71,12 +81,19 @@ public struct SidecarConfiguration: Sendable {
         ("SIGNAL_MIN_CONFIDENCE", "0.6", "Signals below this confidence are not published"),
         ("SIGNAL_LOG_CAPACITY", "10000", "Signals kept in memory for pull clients"),
         ("SIGNAL_SOURCE", "realtime_strategies", "`source` field of published signals"),
-        ("HTTP_HOST", "0.0.0.0", "HTTP bind address"),
+        ("HTTP_HOST", "0.0.0.0", "HTTP bind address (probes, metrics, reads; writes need the API token here)"),
         ("HTTP_PORT", "8080", "HTTP port (HEALTH_CHECK_PORT is accepted as the seed's name)"),
+        ("ADMIN_HTTP_HOST", "127.0.0.1", "Admin HTTP bind address: the same API, and config writes without a token; keep it on loopback"),
+        ("ADMIN_HTTP_PORT", "8081", "Admin HTTP port; `off` disables the admin listener"),
+        ("SIDECAR_API_TOKEN", "", "Bearer token that authorizes config writes on HTTP_PORT (prefer SIDECAR_API_TOKEN_FILE); empty: writes only on the admin listener"),
+        ("SIDECAR_API_TOKEN_FILE", "", "File holding the API token (a mounted Secret); re-read when it changes"),
         ("SIDECAR_SOCKET_PATH", "/var/run/realtime-sidecar/sidecar.sock", "Unix socket of the protobuf RPC; empty disables it"),
         ("SIDECAR_SOCKET_MODE", "0660", "Socket file mode, octal, applied right after bind"),
         ("SIDECAR_ALLOWED_UIDS", "", "Peer UIDs allowed on the socket (SO_PEERCRED), comma-separated; empty allows any"),
-        ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame accepted; larger ones close the connection"),
+        ("SIDECAR_CONFIG_UIDS", "", "Peer UIDs allowed to change strategy config over the socket, comma-separated; empty: the sidecar's own UID"),
+        ("SIDECAR_MAX_REQUEST_BYTES", "65536", "Largest socket request frame accepted; larger ones get BAD_FRAME and close the connection"),
+        ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame the sidecar sends (a reply, an event)"),
+        ("SIDECAR_CLIENT_OUTPUT_BYTES", "262144", "Unsent bytes per socket connection; beyond it a subscription gets a Gap and a request connection is closed"),
         ("SIDECAR_CLIENT_QUEUE_EVENTS", "4096", "Pushed events queued per socket client; beyond it the oldest are dropped and a Gap is sent"),
         ("SIDECAR_FRAME_TIMEOUT_SECONDS", "30", "A socket frame must arrive in full within this long of its first byte, else BAD_FRAME and close; 0 disables"),
         ("SIDECAR_MAX_CONNECTIONS", "1024", "Socket connections open at once; more get RESOURCE_EXHAUSTED and are closed"),
@@ -92,6 +109,7 @@ public struct SidecarConfiguration: Sendable {
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
         ("CONFIG_STORE", "file:/var/lib/realtime-sidecar/config", "Runtime strategy config store: file:<dir>, nats-kv:<bucket> or memory"),
         ("CONFIG_RETRY_SECONDS", "5", "Retry interval while the config store is unavailable"),
+        ("CONFIG_AUDIT_MAX_RECORDS", "10000", "Audit records kept; older ones are compacted away"),
         ("HEARTBEAT_ENABLED", "true", "Log a heartbeat line with counters and rates every interval"),
         ("HEARTBEAT_INTERVAL_SECONDS", "60", "Seconds between heartbeat lines"),
         ("SHUTDOWN_TIMEOUT_SECONDS", "10", "Budget of a graceful shutdown (SIGTERM/SIGINT); past it the process exits anyway"),
@@ -111,6 +129,8 @@ public struct SidecarConfiguration: Sendable {
     public var reconnectBufferBytes = 8 << 20
     /// Client PING interval; after two unanswered PINGs the connection is stale and reconnects.
     public var pingIntervalSeconds = 20
+    /// TLS and credentials of the NATS connections (market data, signals, nats-kv config store).
+    public var natsSecurity = NATSSecurity()
     public var engine = EngineConfiguration()
     /// REST depth snapshot endpoints by venue; absent: off. Off in a configuration built in code;
     /// the environment's defaults are Binance's public endpoints (`defaultDepthSnapshotURLs`).
@@ -123,12 +143,26 @@ public struct SidecarConfiguration: Sendable {
     public var signalSource = "realtime_strategies"
     public var httpHost = "0.0.0.0"
     public var httpPort = 8080
+    public var adminHTTPHost = "127.0.0.1"
+    /// nil: no admin listener. 0: an ephemeral port.
+    public var adminHTTPPort: Int? = 8081
+    /// Authorizes config writes on `httpPort`; nil: writes only on the admin listener.
+    public var apiToken: SecretString?
+    /// A mounted Secret holding the token; takes precedence over `apiToken`.
+    public var apiTokenFile: String?
     /// nil: no socket server.
     public var socketPath: String? = "/var/run/realtime-sidecar/sidecar.sock"
     public var socketMode = 0o660
     /// Empty: any peer.
     public var allowedUIDs: [UInt32] = []
+    /// UIDs whose socket config writes are accepted; the sidecar's own UID by default.
+    public var configUIDs: [UInt32] = [getuid()]
+    /// Largest request frame a client may send.
+    public var maxRequestBytes = 64 << 10
+    /// Largest frame the sidecar sends.
     public var maxFrameBytes = 4 << 20
+    /// Unsent bytes buffered per connection.
+    public var clientOutputBytes = 256 << 10
     public var clientQueueEvents = 4096
     /// 0: no timeout.
     public var frameTimeoutSeconds = 30.0
@@ -139,6 +173,7 @@ public struct SidecarConfiguration: Sendable {
     public var logFormat = LogFormat.text
     public var configStore = ConfigStoreLocation.file("/var/lib/realtime-sidecar/config")
     public var configRetrySeconds = 5.0
+    public var configAuditMaxRecords = 10_000
     public var heartbeatEnabled = true
     public var heartbeatIntervalSeconds = 60
     public var shutdownTimeoutSeconds = 10
@@ -151,7 +186,7 @@ public struct SidecarConfiguration: Sendable {
     /// Reads every variable in `variables` from `environment`; absent ones keep their default.
     public init(environment: [String: String]) throws(ConfigurationError) {
         self.init()
-        let env = Reader(environment: environment)
+        let env = EnvironmentReader(environment: environment)
         natsURL = env.string("NATS_URL", natsURL)
         consumerSubjects = try ConsumerSubject.parseList(env.string("NATS_CONSUMER_TOPIC", "binance.websocket.data"))
         let group = env.string("NATS_CONSUMER_GROUP", "")
@@ -162,6 +197,7 @@ public struct SidecarConfiguration: Sendable {
         pendingBytesLimit = try env.int("NATS_PENDING_BYTES_LIMIT", pendingBytesLimit, min: 1024)
         reconnectBufferBytes = try env.int("NATS_RECONNECT_BUFFER_BYTES", reconnectBufferBytes, min: 0)
         pingIntervalSeconds = try env.int("NATS_PING_INTERVAL_SECONDS", pingIntervalSeconds, min: 1, max: 3600)
+        natsSecurity = try NATSSecurity(environment: environment)
         engine.allowedSymbols = Self.symbolSet(env.string("TRADING_SYMBOLS", ""))
         engine.maxSymbols = try env.int("MAX_SYMBOLS", engine.maxSymbols, min: 1)
         engine.symbolTTLSeconds = Int64(try env.int("SYMBOL_TTL_SECONDS", Int(engine.symbolTTLSeconds), min: 1))
@@ -197,6 +233,14 @@ public struct SidecarConfiguration: Sendable {
         signalSource = env.string("SIGNAL_SOURCE", signalSource)
         httpHost = env.string("HTTP_HOST", httpHost)
         httpPort = try env.int("HTTP_PORT", try env.int("HEALTH_CHECK_PORT", httpPort, min: 0), min: 0)
+        adminHTTPHost = env.string("ADMIN_HTTP_HOST", adminHTTPHost).trimmingCharacters(in: .whitespaces)
+        if env.string("ADMIN_HTTP_PORT", "").lowercased() == "off" {
+            adminHTTPPort = nil
+        } else {
+            adminHTTPPort = try env.int("ADMIN_HTTP_PORT", adminHTTPPort ?? 8081, min: 0, max: 65_535)
+        }
+        apiToken = try SecretString.fromEnvironment(environment, "SIDECAR_API_TOKEN")
+        apiTokenFile = env.nonEmpty("SIDECAR_API_TOKEN_FILE")
         let path = env.string("SIDECAR_SOCKET_PATH", socketPath ?? "")
         if path.isEmpty {
             socketPath = nil
@@ -210,7 +254,11 @@ public struct SidecarConfiguration: Sendable {
         }
         socketMode = try env.octalMode("SIDECAR_SOCKET_MODE", socketMode)
         allowedUIDs = try env.uidList("SIDECAR_ALLOWED_UIDS")
+        let configPeers = try env.uidList("SIDECAR_CONFIG_UIDS")
+        configUIDs = configPeers.isEmpty ? [getuid()] : configPeers
+        maxRequestBytes = try env.int("SIDECAR_MAX_REQUEST_BYTES", maxRequestBytes, min: 64, max: 1 << 30)
         maxFrameBytes = try env.int("SIDECAR_MAX_FRAME_BYTES", maxFrameBytes, min: 64, max: 1 << 30)
+        clientOutputBytes = try env.int("SIDECAR_CLIENT_OUTPUT_BYTES", clientOutputBytes, min: 4096, max: 1 << 30)
         clientQueueEvents = try env.int("SIDECAR_CLIENT_QUEUE_EVENTS", clientQueueEvents, min: 1, max: 1 << 20)
         frameTimeoutSeconds = try env.double("SIDECAR_FRAME_TIMEOUT_SECONDS", frameTimeoutSeconds, range: 0...86_400)
         maxConnections = try env.int("SIDECAR_MAX_CONNECTIONS", maxConnections, min: 1, max: 1 << 20)
@@ -219,6 +267,7 @@ public struct SidecarConfiguration: Sendable {
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
         configStore = try ConfigStoreLocation(parsing: env.string("CONFIG_STORE", configStore.description))
         configRetrySeconds = try env.double("CONFIG_RETRY_SECONDS", configRetrySeconds, range: 0.1...3600)
+        configAuditMaxRecords = try env.int("CONFIG_AUDIT_MAX_RECORDS", configAuditMaxRecords, min: 10, max: 10_000_000)
         heartbeatEnabled = try env.bool("HEARTBEAT_ENABLED", heartbeatEnabled)
         heartbeatIntervalSeconds = try env.int("HEARTBEAT_INTERVAL_SECONDS", heartbeatIntervalSeconds, min: 1, max: 86_400)
         shutdownTimeoutSeconds = try env.int("SHUTDOWN_TIMEOUT_SECONDS", shutdownTimeoutSeconds, min: 1, max: 3600)
@@ -247,6 +296,7 @@ public struct SidecarConfiguration: Sendable {
             ("NATS_CONSUMER_TOPIC", consumerSubjects.map { subject in subject.venue.map { "\(subject.subject)=\($0)" } ?? subject.subject }.joined(separator: ",")),
             ("NATS_CONSUMER_GROUP", consumerGroup ?? ""),
             ("NATS_PUBLISHER_TOPIC", publisherTopic),
+        ] + natsSecurity.effectiveValues + [
             ("TRADING_SYMBOLS", engine.allowedSymbols.sorted().joined(separator: ",")),
             ("MAX_SYMBOLS", "\(engine.maxSymbols)"),
             ("SYMBOL_TTL_SECONDS", "\(engine.symbolTTLSeconds)"),
@@ -260,16 +310,25 @@ public struct SidecarConfiguration: Sendable {
             ("DEPTH_SNAPSHOT_MIN_INTERVAL_MS", "\(depthSnapshotMinIntervalMs)"),
             ("SIGNAL_MIN_CONFIDENCE", "\(minSignalConfidence)"),
             ("SIGNAL_LOG_CAPACITY", "\(signalLogCapacity)"),
+            ("HTTP_HOST", httpHost),
             ("HTTP_PORT", "\(httpPort)"),
+            ("ADMIN_HTTP_HOST", adminHTTPHost),
+            ("ADMIN_HTTP_PORT", adminHTTPPort.map(String.init) ?? "off"),
+            ("SIDECAR_API_TOKEN", apiToken == nil ? "" : SecretString.shown),
+            ("SIDECAR_API_TOKEN_FILE", apiTokenFile ?? ""),
             ("SIDECAR_SOCKET_PATH", socketPath ?? ""),
             ("SIDECAR_SOCKET_MODE", "0" + String(socketMode, radix: 8)),
             ("SIDECAR_ALLOWED_UIDS", allowedUIDs.map(String.init).joined(separator: ",")),
+            ("SIDECAR_CONFIG_UIDS", configUIDs.map(String.init).joined(separator: ",")),
+            ("SIDECAR_MAX_REQUEST_BYTES", "\(maxRequestBytes)"),
             ("SIDECAR_MAX_FRAME_BYTES", "\(maxFrameBytes)"),
+            ("SIDECAR_CLIENT_OUTPUT_BYTES", "\(clientOutputBytes)"),
             ("SIDECAR_CLIENT_QUEUE_EVENTS", "\(clientQueueEvents)"),
             ("SIDECAR_FRAME_TIMEOUT_SECONDS", "\(frameTimeoutSeconds)"),
             ("SIDECAR_MAX_CONNECTIONS", "\(maxConnections)"),
             ("CONFIG_STORE", configStore.description),
             ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
+            ("CONFIG_AUDIT_MAX_RECORDS", "\(configAuditMaxRecords)"),
             ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),
             ("HEARTBEAT_INTERVAL_SECONDS", "\(heartbeatIntervalSeconds)"),
             ("SHUTDOWN_TIMEOUT_SECONDS", "\(shutdownTimeoutSeconds)"),
@@ -283,11 +342,17 @@ public struct SidecarConfiguration: Sendable {
 }
 
 /// Typed reads of environment variables.
-private struct Reader {
+struct EnvironmentReader {
     var environment: [String: String]
 
     func string(_ name: String, _ fallback: String) -> String {
         environment[name] ?? fallback
+    }
+
+    /// The trimmed value, nil when absent or blank.
+    func nonEmpty(_ name: String) -> String? {
+        guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        return text
     }
 
     func int(_ name: String, _ fallback: Int, min: Int) throws(ConfigurationError) -> Int {
