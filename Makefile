@@ -1,7 +1,7 @@
 # realtime-sidecar: the two commands a fresh machine needs are `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: book-integrity demo test deps build release clean bench bench-micro bench-all profile fuzz soak api-fuzz chaos
+.PHONY: book-integrity demo test deps build release image clean bench bench-micro bench-all profile fuzz soak api-fuzz chaos
 
 ## Run the service on an embedded default: a local nats-server and a synthetic feed.
 ## Options: DURATION=<seconds> REPLAY=<file.jsonl[.gz]> RATE=<msg/s> SPEED=<x> NATS_URL=<url>
@@ -84,6 +84,13 @@ bench-all: bench bench-micro
 ## Hot-path instruction counts under valgrind --tool=callgrind (repeatable on a noisy machine).
 profile:
 	scripts/profile-hot-path
+
+## Container image from the Dockerfile with the dependency versions of Package.resolved (generated here
+## from Package.swift when missing; the tests ran against the same file). Options: IMAGE=<name:tag>.
+IMAGE ?= ghcr.io/example/realtime-sidecar:0.1.0
+image:
+	$(SWIFT) package resolve
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf .build .build-fuzz

@@ -48,6 +48,9 @@ struct RealtimeSidecarCommand: AsyncParsableCommand {
             throw ValidationError("invalid configuration: \(error)")
         }
         LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        // A write past the file-size limit must fail with EFBIG (the config store cuts it off
+        // and answers 503), not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         let logger = Logger(label: "realtime-sidecar")
         let runtime = try SidecarRuntime(configuration: configuration, logger: logger)
         runtime.exitProcessOnShutdownTimeout = true

@@ -33,7 +33,7 @@ import Testing
         #expect(docs[global]?.parameters == ["buy_threshold": .double(1.7)])
         #expect(docs[global]?.version == 3)
         #expect(docs[btc]?.parameters == ["top_levels": .int(3)])
-        let trail = try reopened.auditTrail(strategyId: "orderbook_skew", symbol: nil, limit: 10)
+        let trail = try reopened.auditTrail(strategyId: "orderbook_skew", symbol: nil, limit: 10, beforeVersion: nil)
         #expect(trail.map(\.version) == [3, 2, 1], "newest first")
         let next = try reopened.commit(change(btc, nil, base: 2, action: .delete))
         #expect(next.version == 4, "versions keep rising after a restart")

@@ -620,11 +620,117 @@ def test_network_policy_checks_can_fail(base_docs, mutation):
 
 
 # ---------------------------------------------------------------------------------------------
+# Secrets: values only as files from Secret volumes, never in the ConfigMap
+
+# Variables that hold a secret value; each has a *_FILE twin that the ConfigMap uses instead.
+SECRET_VALUE_VARIABLES = {"SIDECAR_API_TOKEN", "NATS_TOKEN", "NATS_PASSWORD"}
+# Variables naming a file with secret content (keys, credentials, tokens).
+SECRET_FILE_VARIABLES = {"SIDECAR_API_TOKEN_FILE", "NATS_TOKEN_FILE", "NATS_PASSWORD_FILE", "NATS_CREDS_FILE",
+                         "NATS_NKEY_SEED_FILE", "NATS_TLS_KEY_FILE", "NATS_TLS_CERT_FILE", "NATS_TLS_CA_FILE"}
+
+
+def secret_mounts(docs: list) -> dict:
+    """mountPath -> (volume, mount) of the sidecar container's Secret volumes."""
+    spec = pod_spec(docs)
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    mounts = {}
+    for mount in container(spec, SIDECAR_CONTAINER).get("volumeMounts", []):
+        volume = volumes.get(mount["name"], {})
+        if "secret" in volume:
+            mounts[mount["mountPath"].rstrip("/")] = (volume, mount)
+    return mounts
+
+
+def check_no_secret_value_in_configmap(docs: list):
+    data = configmap_data(docs)
+    present = SECRET_VALUE_VARIABLES & set(data)
+    assert not present, f"secret values in the ConfigMap: {sorted(present)} (use the *_FILE variables and a Secret)"
+    for url in data.get("NATS_URL", "").split(","):
+        parts = urlsplit(url.strip())
+        assert parts.username is None and parts.password is None, f"NATS_URL carries credentials: {parts.scheme}://***@{parts.hostname}"
+
+
+def check_secret_files_come_from_secret_volumes(docs: list):
+    data = configmap_data(docs)
+    mounts = secret_mounts(docs)
+    for name in sorted(SECRET_FILE_VARIABLES):
+        path = data.get(name, "")
+        if not path:
+            continue
+        owner = [m for m in mounts if PurePosixPath(path).is_relative_to(m)]
+        assert owner, f"{name}={path} is not inside a Secret volume of {SIDECAR_CONTAINER} (mounts: {sorted(mounts)})"
+        volume, mount = mounts[owner[0]]
+        assert mount.get("readOnly") is True, f"{mount['name']} must be mounted readOnly"
+        assert volume["secret"].get("defaultMode", 0o644) & 0o007 == 0, f"{mount['name']}: files must not be world-readable"
+
+
+def check_api_token_is_required(docs: list):
+    data = configmap_data(docs)
+    path = data.get("SIDECAR_API_TOKEN_FILE", "")
+    assert path, "SIDECAR_API_TOKEN_FILE is not set: HTTP writes would have no token"
+    volume, _ = secret_mounts(docs)[next(m for m in secret_mounts(docs) if PurePosixPath(path).is_relative_to(m))]
+    assert not volume["secret"].get("optional", False), "the API token Secret must not be optional"
+
+
+def test_no_secret_value_in_the_configmap(rendered):
+    check_no_secret_value_in_configmap(rendered)
+
+
+def test_secret_files_come_from_secret_volumes(rendered):
+    check_secret_files_come_from_secret_volumes(rendered)
+
+
+def test_api_token_secret_is_required(rendered):
+    check_api_token_is_required(rendered)
+
+
+def test_no_secret_values_are_committed(rendered):
+    for doc in rendered:
+        if doc.get("kind") == "Secret":
+            assert not doc.get("data") and not doc.get("stringData"), f"Secret {doc['metadata']['name']} with values in k8s/"
+    for path in yaml_files() + [BASE / "sidecar.env"]:
+        text = path.read_text()
+        assert not re.search(r"(?m)^\s*(SIDECAR_API_TOKEN|NATS_TOKEN|NATS_PASSWORD)\s*[=:]", text), f"{path}: a secret value variable"
+
+
+def _api_token_volume(docs: list) -> dict:
+    return next(v for v in pod_spec(docs)["volumes"] if v["name"] == "api-token")
+
+
+def _as_empty_dir(volume: dict):
+    del volume["secret"]
+    volume["emptyDir"] = {}
+
+
+SECRET_MUTATIONS = {
+    "password-in-configmap": (check_no_secret_value_in_configmap, lambda d: configmap_data(d).update(NATS_PASSWORD="hunter2")),
+    "url-with-password": (check_no_secret_value_in_configmap, lambda d: configmap_data(d).update(NATS_URL="nats://u:p@nats:4222")),
+    "token-file-outside-secret": (check_secret_files_come_from_secret_volumes,
+                                  lambda d: configmap_data(d).update(SIDECAR_API_TOKEN_FILE="/tmp/token")),
+    "token-volume-not-a-secret": (check_secret_files_come_from_secret_volumes, lambda d: _as_empty_dir(_api_token_volume(d))),
+    "world-readable": (check_secret_files_come_from_secret_volumes,
+                       lambda d: _api_token_volume(d)["secret"].update(defaultMode=0o644)),
+    "token-optional": (check_api_token_is_required, lambda d: _api_token_volume(d)["secret"].update(optional=True)),
+    "no-token": (check_api_token_is_required, lambda d: configmap_data(d).update(SIDECAR_API_TOKEN_FILE="")),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(SECRET_MUTATIONS))
+def test_secret_checks_can_fail(base_docs, mutation):
+    check, mutate = SECRET_MUTATIONS[mutation]
+    check(base_docs)
+    docs = copy.deepcopy(base_docs)
+    mutate(docs)
+    with pytest.raises((AssertionError, KeyError, StopIteration)):
+        check(docs)
+
+
+# ---------------------------------------------------------------------------------------------
 # Against the built binaries
 
 
 def test_configmap_holds_every_variable_of_help(rendered, help_variables):
-    missing = help_variables - set(configmap_data(rendered))
+    missing = help_variables - SECRET_VALUE_VARIABLES - set(configmap_data(rendered))
     assert not missing, f"variables of `realtime-sidecar --help` missing from {CONFIGMAP}: {sorted(missing)}"
 
 
@@ -722,7 +828,7 @@ def test_dockerfile_is_multi_stage():
     assert runtime["image"] == "debian:bookworm-slim"
     runs = " ".join(rest for instruction, rest in build["lines"] if instruction == "RUN")
     for product in ("realtime-sidecar", "sidecarctl"):
-        assert re.search(rf"swift build -c release --static-swift-stdlib --product {product}\b", runs), product
+        assert re.search(rf"swift build -c release --static-swift-stdlib (--force-resolved-versions )?--product {product}\b", runs), product
     assert {"libnats-dev", "libprotobuf-c-dev", "zlib1g-dev"} <= set(apt_packages(build))
     copies = [rest for instruction, rest in runtime["lines"] if instruction == "COPY"]
     assert any(f"--from={build['name']}" in c and "realtime-sidecar" in c for c in copies)
@@ -778,6 +884,25 @@ def test_runtime_stage_has_the_libraries_the_binary_links(bin_dir):
         if package not in packages:
             unprovided.append(f"{match.group(1)} ({package})")
     assert not unprovided, f"libraries not provided by the runtime stage: {unprovided}"
+
+
+def test_image_uses_the_pinned_dependency_versions():
+    build = dockerfile_stages()[0]
+    copies = [rest for instruction, rest in build["lines"] if instruction == "COPY"]
+    runs = [rest for instruction, rest in build["lines"] if instruction == "RUN"]
+    first_swift = next(i for i, (instruction, rest) in enumerate(build["lines"]) if instruction == "RUN" and "swift " in rest)
+    copied_before = [rest for instruction, rest in build["lines"][:first_swift] if instruction == "COPY"]
+    assert any("Package.resolved" in c.split() for c in copied_before), f"Package.resolved is not copied before resolving: {copies}"
+    for run in runs:
+        for command in re.findall(r"swift (?:package resolve|build)[^&;]*", run):
+            if "--show-bin-path" in command:
+                continue
+            assert "--force-resolved-versions" in command, f"not pinned: {command}"
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert "Package.resolved" not in ignored, ".dockerignore keeps Package.resolved out of the build context"
+    makefile = (ROOT / "Makefile").read_text()
+    image = re.search(r"(?ms)^image:.*?(?=^\S|\Z)", makefile)
+    assert image and "package resolve" in image.group(0) and "docker build" in image.group(0), "make image resolves, then builds"
 
 
 def test_dockerignore_keeps_build_output_out():

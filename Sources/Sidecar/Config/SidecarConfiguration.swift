@@ -109,7 +109,8 @@ public struct SidecarConfiguration: Sendable {
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
         ("CONFIG_STORE", "file:/var/lib/realtime-sidecar/config", "Runtime strategy config store: file:<dir>, nats-kv:<bucket> or memory"),
         ("CONFIG_RETRY_SECONDS", "5", "Retry interval while the config store is unavailable"),
-        ("CONFIG_AUDIT_MAX_RECORDS", "10000", "Audit records kept; older ones are compacted away"),
+        ("CONFIG_AUDIT_MAX_RECORDS", "10000", "Audit records kept (file and memory stores); past it the oldest are compacted away, keeping 90 %"),
+        ("CONFIG_AUDIT_MAX_BYTES", "16777216", "Bytes of the file store's audit log; past it the log is compacted to half"),
         ("HEARTBEAT_ENABLED", "true", "Log a heartbeat line with counters and rates every interval"),
         ("HEARTBEAT_INTERVAL_SECONDS", "60", "Seconds between heartbeat lines"),
         ("SHUTDOWN_TIMEOUT_SECONDS", "10", "Budget of a graceful shutdown (SIGTERM/SIGINT); past it the process exits anyway"),
@@ -174,6 +175,7 @@ public struct SidecarConfiguration: Sendable {
     public var configStore = ConfigStoreLocation.file("/var/lib/realtime-sidecar/config")
     public var configRetrySeconds = 5.0
     public var configAuditMaxRecords = 10_000
+    public var configAuditMaxBytes = 16 << 20
     public var heartbeatEnabled = true
     public var heartbeatIntervalSeconds = 60
     public var shutdownTimeoutSeconds = 10
@@ -268,6 +270,7 @@ public struct SidecarConfiguration: Sendable {
         configStore = try ConfigStoreLocation(parsing: env.string("CONFIG_STORE", configStore.description))
         configRetrySeconds = try env.double("CONFIG_RETRY_SECONDS", configRetrySeconds, range: 0.1...3600)
         configAuditMaxRecords = try env.int("CONFIG_AUDIT_MAX_RECORDS", configAuditMaxRecords, min: 10, max: 10_000_000)
+        configAuditMaxBytes = try env.int("CONFIG_AUDIT_MAX_BYTES", configAuditMaxBytes, min: 65_536, max: 1 << 40)
         heartbeatEnabled = try env.bool("HEARTBEAT_ENABLED", heartbeatEnabled)
         heartbeatIntervalSeconds = try env.int("HEARTBEAT_INTERVAL_SECONDS", heartbeatIntervalSeconds, min: 1, max: 86_400)
         shutdownTimeoutSeconds = try env.int("SHUTDOWN_TIMEOUT_SECONDS", shutdownTimeoutSeconds, min: 1, max: 3600)
@@ -329,6 +332,7 @@ public struct SidecarConfiguration: Sendable {
             ("CONFIG_STORE", configStore.description),
             ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
             ("CONFIG_AUDIT_MAX_RECORDS", "\(configAuditMaxRecords)"),
+            ("CONFIG_AUDIT_MAX_BYTES", "\(configAuditMaxBytes)"),
             ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),
             ("HEARTBEAT_INTERVAL_SECONDS", "\(heartbeatIntervalSeconds)"),
             ("SHUTDOWN_TIMEOUT_SECONDS", "\(shutdownTimeoutSeconds)"),

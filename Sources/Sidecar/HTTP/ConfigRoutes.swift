@@ -89,13 +89,22 @@ enum ConfigRoutes {
                     guard let v = Int(text), (1...1000).contains(v) else { throw RequestError("limit must be an integer in 1...1000") }
                     limit = v
                 }
+                var before: Int64?
+                if let text = q.get("before_version") {
+                    guard let v = Int64(text), v >= 1 else { throw RequestError("before_version must be an integer >= 1") }
+                    before = v
+                }
                 let sym = try q.get("symbol").map { s throws(ConfigServiceError) -> String in
                     let upper = s.uppercased()
                     if let issue = ParameterValidation.checkSymbol(upper) { throw .validation([issue]) }
                     return upper
                 }
-                let records = try await config.audit(strategyId: try strategyId(context), symbol: sym, limit: limit)
-                return envelope(.array(records.map(auditJSON)), metadata: .object([("count", .int(records.count))]))
+                let records = try await config.audit(strategyId: try strategyId(context), symbol: sym, limit: limit,
+                                                     beforeVersion: before)
+                // A full page may have more behind it: the next page asks for versions below its last.
+                let next: JSONValue = records.count == limit ? records.last.map { .int($0.version) } ?? .null : .null
+                return envelope(.array(records.map(auditJSON)),
+                                metadata: .object([("count", .int(records.count)), ("next_before_version", next)]))
             }
         }
         for name in ["rollback", "restore"] {

@@ -88,8 +88,10 @@ public final class SidecarRuntime: @unchecked Sendable {
         }
         ingest = IngestService(client: client, engine: engine, configuration: configuration, logger: logger)
         let store: ConfigStore = switch configuration.configStore {
-        case .memory: LocalConfigStore(directory: nil)
-        case .file(let directory): LocalConfigStore(directory: directory)
+        case .memory: LocalConfigStore(directory: nil, maxAuditRecords: configuration.configAuditMaxRecords,
+                                       maxAuditBytes: configuration.configAuditMaxBytes)
+        case .file(let directory): LocalConfigStore(directory: directory, maxAuditRecords: configuration.configAuditMaxRecords,
+                                                    maxAuditBytes: configuration.configAuditMaxBytes)
         case .natsKV(let bucket): NATSKeyValueConfigStore(client: client, bucket: bucket)
         }
         config = StrategyConfigService(store: store, settings: configuration.engine.strategies,

@@ -39,8 +39,8 @@ public protocol ConfigStore: AnyObject {
     /// Commits atomically with compare-and-set; the returned record carries the new version.
     /// Once it returns, the change is durable.
     func commit(_ change: ConfigChange) throws(ConfigStoreError) -> AuditRecord
-    /// Newest first.
-    func auditTrail(strategyId: String, symbol: String?, limit: Int) throws(ConfigStoreError) -> [AuditRecord]
+    /// Newest first, at most `limit`, only versions below `beforeVersion` when given (the next page).
+    func auditTrail(strategyId: String, symbol: String?, limit: Int, beforeVersion: Int64?) throws(ConfigStoreError) -> [AuditRecord]
     /// Changes made elsewhere (other sidecars); `nil` document: deleted. Local stores never call it.
     func watch(_ onChange: @escaping @Sendable (ConfigKey, ConfigDocument?) -> Void)
     func close()

@@ -87,7 +87,7 @@ public final class NATSKeyValueConfigStore: ConfigStore, @unchecked Sendable {
         return record
     }
 
-    public func auditTrail(strategyId: String, symbol: String?, limit: Int) throws(ConfigStoreError) -> [AuditRecord] {
+    public func auditTrail(strategyId: String, symbol: String?, limit: Int, beforeVersion: Int64?) throws(ConfigStoreError) -> [AuditRecord] {
         let kv = try bucketHandle()
         var records: [AuditRecord] = []
         do {
@@ -99,7 +99,7 @@ public final class NATSKeyValueConfigStore: ConfigStore, @unchecked Sendable {
         } catch {
             throw .unavailable("\(error)")
         }
-        return Array(records.sorted { $0.version > $1.version }.prefix(limit))
+        return Array(records.filter { $0.version < beforeVersion ?? .max }.sorted { $0.version > $1.version }.prefix(limit))
     }
 
     public func watch(_ onChange: @escaping @Sendable (ConfigKey, ConfigDocument?) -> Void) {

@@ -154,12 +154,14 @@ public final class StrategyConfigService: @unchecked Sendable {
         }
     }
 
-    public func audit(strategyId: String, symbol: String?, limit: Int) async throws(ConfigServiceError) -> [AuditRecord] {
+    /// Newest first; `beforeVersion` (the last version of the previous page) pages back.
+    public func audit(strategyId: String, symbol: String?, limit: Int, beforeVersion: Int64? = nil)
+        async throws(ConfigServiceError) -> [AuditRecord] {
         try await onQueue { () throws(ConfigServiceError) in
             _ = try self.descriptor(strategyId)
             try self.requireReady()
             do throws(ConfigStoreError) {
-                return try self.store.auditTrail(strategyId: strategyId, symbol: symbol, limit: limit)
+                return try self.store.auditTrail(strategyId: strategyId, symbol: symbol, limit: limit, beforeVersion: beforeVersion)
             } catch {
                 throw self.storeFailed(error)
             }
@@ -253,7 +255,7 @@ public final class StrategyConfigService: @unchecked Sendable {
             try self.requireReady()
             let trail: [AuditRecord]
             do throws(ConfigStoreError) {
-                trail = try self.store.auditTrail(strategyId: strategyId, symbol: symbol, limit: 1000)
+                trail = try self.store.auditTrail(strategyId: strategyId, symbol: symbol, limit: 1000, beforeVersion: nil)
                     .filter { $0.key == key }
             } catch {
                 throw self.storeFailed(error)
