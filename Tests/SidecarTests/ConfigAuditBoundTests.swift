@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import Sidecar
 @testable import Strategies
@@ -118,5 +119,27 @@ import Testing
         let page = try store.auditTrail(strategyId: "orderbook_skew", symbol: "SYM3USDT", limit: 3, beforeVersion: sym3[3])
         #expect(page.map(\.version) == [sym3[2], sym3[1], sym3[0]])
         #expect(try store.auditTrail(strategyId: "trade_momentum", symbol: nil, limit: 10, beforeVersion: nil).isEmpty)
+    }
+
+    @Test func newOverridesStopAtTheBoundUpdatesAndDeletesGoOn() async throws {
+        let service = StrategyConfigService(store: LocalConfigStore(directory: nil), settings: StrategySettings(),
+                                            mailbox: StrategyConfigMailbox(), retrySeconds: 1, maxOverrides: 3,
+                                            logger: Logger(label: "test"))
+        service.start()
+        await service.waitUntilLoaded()
+        func set(_ symbol: String, _ value: Int) async throws(ConfigServiceError) {
+            _ = try await service.set(strategyId: "orderbook_skew", symbol: symbol,
+                                      ConfigWriteRequest(parameters: [("min_total_volume", .int(value))], changedBy: "t"))
+        }
+        for i in 0..<3 { try await set("SYM\(i)USDT", 1) }
+        await #expect(throws: ConfigServiceError.validation([ValidationIssue(
+            field: "symbol", code: .tooMany,
+            message: "3 overrides are stored, the most CONFIG_MAX_OVERRIDES allows; delete one first")])) {
+            try await set("SYM3USDT", 1)
+        }
+        try await set("SYM0USDT", 2)  // an existing override still changes
+        try await service.delete(strategyId: "orderbook_skew", symbol: "SYM1USDT", changedBy: "t", reason: nil, expectedVersion: nil)
+        try await set("SYM3USDT", 1)
+        #expect(await service.strategies().first { $0.descriptor.id == "orderbook_skew" }?.symbolOverrides.count == 3)
     }
 }

@@ -109,6 +109,7 @@ public struct SidecarConfiguration: Sendable {
         ("ONCHAIN_METRICS_SUBJECT", "onchain.metrics", "On-chain metrics for onchain_metrics"),
         ("CONFIG_STORE", "file:/var/lib/realtime-sidecar/config", "Runtime strategy config store: file:<dir>, nats-kv:<bucket> or memory"),
         ("CONFIG_RETRY_SECONDS", "5", "Retry interval while the config store is unavailable"),
+        ("CONFIG_MAX_OVERRIDES", "2000", "Stored overrides (global and per symbol) at most; a new one beyond gets 422 TOO_MANY"),
         ("CONFIG_AUDIT_MAX_RECORDS", "10000", "Audit records kept (file and memory stores); past it the oldest are compacted away, keeping 90 %"),
         ("CONFIG_AUDIT_MAX_BYTES", "16777216", "Bytes of the file store's audit log; past it the log is compacted to half"),
         ("HEARTBEAT_ENABLED", "true", "Log a heartbeat line with counters and rates every interval"),
@@ -174,6 +175,7 @@ public struct SidecarConfiguration: Sendable {
     public var logFormat = LogFormat.text
     public var configStore = ConfigStoreLocation.file("/var/lib/realtime-sidecar/config")
     public var configRetrySeconds = 5.0
+    public var configMaxOverrides = 2_000
     public var configAuditMaxRecords = 10_000
     public var configAuditMaxBytes = 16 << 20
     public var heartbeatEnabled = true
@@ -269,6 +271,7 @@ public struct SidecarConfiguration: Sendable {
         onchainMetricsSubject = env.string("ONCHAIN_METRICS_SUBJECT", onchainMetricsSubject)
         configStore = try ConfigStoreLocation(parsing: env.string("CONFIG_STORE", configStore.description))
         configRetrySeconds = try env.double("CONFIG_RETRY_SECONDS", configRetrySeconds, range: 0.1...3600)
+        configMaxOverrides = try env.int("CONFIG_MAX_OVERRIDES", configMaxOverrides, min: 1, max: 1_000_000)
         configAuditMaxRecords = try env.int("CONFIG_AUDIT_MAX_RECORDS", configAuditMaxRecords, min: 10, max: 10_000_000)
         configAuditMaxBytes = try env.int("CONFIG_AUDIT_MAX_BYTES", configAuditMaxBytes, min: 65_536, max: 1 << 40)
         heartbeatEnabled = try env.bool("HEARTBEAT_ENABLED", heartbeatEnabled)
@@ -331,6 +334,7 @@ public struct SidecarConfiguration: Sendable {
             ("SIDECAR_MAX_CONNECTIONS", "\(maxConnections)"),
             ("CONFIG_STORE", configStore.description),
             ("CONFIG_RETRY_SECONDS", "\(configRetrySeconds)"),
+            ("CONFIG_MAX_OVERRIDES", "\(configMaxOverrides)"),
             ("CONFIG_AUDIT_MAX_RECORDS", "\(configAuditMaxRecords)"),
             ("CONFIG_AUDIT_MAX_BYTES", "\(configAuditMaxBytes)"),
             ("HEARTBEAT_ENABLED", "\(heartbeatEnabled)"),

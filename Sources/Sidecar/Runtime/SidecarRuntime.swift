@@ -96,7 +96,7 @@ public final class SidecarRuntime: @unchecked Sendable {
         }
         config = StrategyConfigService(store: store, settings: configuration.engine.strategies,
                                        mailbox: engine.configMailbox, retrySeconds: configuration.configRetrySeconds,
-                                       logger: logger)
+                                       maxOverrides: configuration.configMaxOverrides, logger: logger)
 
         startedAtMs = WallClock.nowMs()
         let ingest = self.ingest

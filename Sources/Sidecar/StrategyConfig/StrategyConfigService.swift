@@ -88,6 +88,8 @@ public final class StrategyConfigService: @unchecked Sendable {
     private let settings: StrategySettings
     private let mailbox: StrategyConfigMailbox
     private let retrySeconds: Double
+    /// Stored overrides (keys) at most: what a client can make the store and memory hold.
+    private let maxOverrides: Int
     private let logger: Logger
     private let statusBox: Mutex<ConfigStoreStatus>
     // Queue-confined.
@@ -97,8 +99,9 @@ public final class StrategyConfigService: @unchecked Sendable {
     private var closed = false
 
     public init(store: ConfigStore, settings: StrategySettings, mailbox: StrategyConfigMailbox,
-                retrySeconds: Double, logger: Logger) {
+                retrySeconds: Double, maxOverrides: Int = 2_000, logger: Logger) {
         self.store = store
+        self.maxOverrides = max(1, maxOverrides)
         self.settings = settings
         self.mailbox = mailbox
         self.retrySeconds = max(0.1, retrySeconds)
@@ -328,6 +331,10 @@ public final class StrategyConfigService: @unchecked Sendable {
                          replacing: Bool = false) throws(ConfigServiceError) -> WritePlan {
         let key = try key(strategyId, symbol)
         let current = documents[key]
+        if current == nil, documents.count >= maxOverrides {
+            throw .validation([ValidationIssue(field: symbol == nil ? "strategy_id" : "symbol", code: .tooMany,
+                                               message: "\(documents.count) overrides are stored, the most CONFIG_MAX_OVERRIDES allows; delete one first")])
+        }
         if let expected = request.expectedVersion, expected != (current?.version ?? 0) {
             throw .conflict(key: key, expected: expected, current: current?.version ?? 0)
         }

@@ -71,6 +71,8 @@ public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
         case invalidSymbol = "INVALID_SYMBOL"
         /// `reason` or `changed_by` longer than the audit log keeps.
         case tooLong = "TOO_LONG"
+        /// A new override past the number the store keeps.
+        case tooMany = "TOO_MANY"
     }
 
     public var field: String
