@@ -94,7 +94,9 @@ struct SocketOptions: ParsableArguments {
                     + "(SIDECAR_SOCKET_MODE), so only its user and group may connect; run sidecarctl as that user or as a "
                     + "member of the socket's group (you are uid \(getuid()), gid \(getgid()))", ExitCodes.permissionDenied)
         case .server(.permissionDenied, let message, _):
-            return ("the sidecar refused this user: \(message); run as a UID listed in the sidecar's SIDECAR_ALLOWED_UIDS "
+            // Connecting needs SIDECAR_ALLOWED_UIDS; config writes need SIDECAR_CONFIG_UIDS (the message names it).
+            let setting = message.contains("SIDECAR_CONFIG_UIDS") ? "SIDECAR_CONFIG_UIDS" : "SIDECAR_ALLOWED_UIDS"
+            return ("the sidecar refused this user: \(message); run as a UID listed in the sidecar's \(setting) "
                     + "(you are uid \(getuid()))", ExitCodes.permissionDenied)
         case .versionMismatch(let server, let client):
             let spoken = server == 0 ? "another protocol version" : "protocol version \(server)"

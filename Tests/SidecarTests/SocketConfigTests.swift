@@ -84,4 +84,59 @@ import Testing
             #expect(try client.health().ready == false, "NATS is unreachable in this test")
         }
     }
+
+    /// Tests run as one UID, so SIDECAR_CONFIG_UIDS names another: this client is then "someone else".
+    @Test("config writes from a UID outside SIDECAR_CONFIG_UIDS get PERMISSION_DENIED, change nothing and are counted; reads stay open")
+    func configWritesNeedAConfigUID() async throws {
+        let other = getuid() &+ 1
+        let sidecar = try await RunningSidecar.start(natsURL: "nats://127.0.0.1:1") { $0.configUIDs = [other] }
+        defer { Task { try? await sidecar.stop() } }
+        let path = try #require(sidecar.socketPath)
+        let http = HTTPJSON(port: sidecar.httpPort)
+        let me = getuid()
+
+        try await offloaded {
+            let client = try SocketClient(path: path)
+            func refused(_ call: SocketProtocol.ConfigCall) {
+                #expect { try client.config(call) } throws: { error in
+                    guard case .server(.permissionDenied, let message, let details)? = error as? SocketClientError else { return false }
+                    return message.contains("SIDECAR_CONFIG_UIDS") && message.contains("\(me)") && details["uid"] == "\(me)"
+                }
+            }
+            var set = SocketProtocol.ConfigCall(op: .set, strategyId: "orderbook_skew", symbol: "BTCUSDT")
+            set.parameters = [.init(name: "top_levels", value: .int(4))]
+            set.changedBy = "engine"
+            refused(set)
+            var delete = SocketProtocol.ConfigCall(op: .delete, strategyId: "orderbook_skew")
+            delete.changedBy = "engine"
+            refused(delete)
+            var rollback = SocketProtocol.ConfigCall(op: .rollback, strategyId: "orderbook_skew")
+            rollback.changedBy = "engine"
+            refused(rollback)
+
+            // A validate-only set changes nothing: answered like a read.
+            var check = set
+            check.validateOnly = true
+            #expect(try client.config(check).config?.isOverride == false)
+            // Reads stay open, on the same connection.
+            #expect(try client.config(.init(op: .list)).strategies.count == StrategySettings.catalog.count)
+            #expect(try client.config(.init(op: .get, strategyId: "orderbook_skew", symbol: "BTCUSDT")).config?.isOverride == false)
+            #expect(try client.config(.init(op: .audit, strategyId: "orderbook_skew")).audit.isEmpty)
+
+            // Too many parameters: refused before any work, whoever asks.
+            var flood = SocketProtocol.ConfigCall(op: .get, strategyId: "orderbook_skew")
+            flood.parameters = (0...256).map { .init(name: "p\($0)", value: nil) }
+            #expect { try client.config(flood) } throws: { error in
+                guard case .server(.invalidArgument, _, let details)? = error as? SocketClientError else { return false }
+                return details["field"] == "parameters" && details["count"] == "257"
+            }
+        }
+
+        // Nothing changed, as the HTTP API sees it; the refusals are counted by reason.
+        let view = try await http.call("GET", "/api/v1/strategies/orderbook_skew/config/BTCUSDT")
+        #expect(view.json[path: "data.is_override"] == .bool(false))
+        let metrics = try PrometheusText(try await sidecar.get("/metrics").text)
+        let denied = metrics.samples.first { $0.name == "realtime_socket_refused_total" && $0.labels["reason"] == "config_write" }
+        #expect(denied?.value == 3)
+    }
 }

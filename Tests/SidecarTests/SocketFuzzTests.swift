@@ -197,7 +197,10 @@ struct SocketFuzzTests {
 
     @Test("random and mutated frames from several connections: the server stays up and the honest client is answered correctly throughout")
     func fuzzFrames() async throws {
-        let fixture = try await SocketFixture.started { $0.maxFrameBytes = Self.maxFrameBytes }
+        let fixture = try await SocketFixture.started {
+            $0.maxFrameBytes = Self.maxFrameBytes
+            $0.maxRequestBytes = Self.maxFrameBytes  // the fuzzer's frames go up to this size
+        }
         var market = SyntheticMarket(.init(symbols: ["BTCUSDT", "ETHUSDT"]))
         let fed = (0..<400).map { _ in market.next().payload }
         fixture.feed(fed)

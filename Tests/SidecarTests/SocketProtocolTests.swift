@@ -74,9 +74,9 @@ struct SocketProtocolTests {
         await fixture.stop()
     }
 
-    @Test("an oversized frame gets BAD_FRAME without being read, then the connection is closed")
+    @Test("a request frame above SIDECAR_MAX_REQUEST_BYTES gets BAD_FRAME without being read, then the connection is closed")
     func oversized() async throws {
-        let fixture = try await SocketFixture.started { $0.maxFrameBytes = 1024 }
+        let fixture = try await SocketFixture.started { $0.maxRequestBytes = 1024 }
         let client = try await fixture.client()
         let frames = try await offloaded {
             // Announce 1025 bytes and send only a few: the server must not wait for the body.

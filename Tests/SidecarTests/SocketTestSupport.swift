@@ -16,7 +16,7 @@ final class SocketTestClient: @unchecked Sendable {
         var description: String
     }
 
-    private let fd: Int32
+    let fd: Int32
     private var inbox: [UInt8] = []
     /// Responses read while waiting for another id (pushes, out-of-order replies).
     private(set) var pending: [(id: UInt64, response: SocketResponse)] = []

@@ -233,6 +233,11 @@ public final class MetricsExporter: Sendable {
                 socket.eventsDropped.value
             }
             counter("realtime_socket_gaps_total", "Gap notices sent to socket clients") { socket.gaps.value }
+            for (reason, refused) in socket.refusals {
+                counter("realtime_socket_refused_total",
+                        "Socket refusals: peer UID, config write, connection limit, oversized request, output budget",
+                        [("reason", reason)]) { refused.value }
+            }
         }
 
         // Symbols

@@ -202,7 +202,10 @@ public final class SidecarRuntime: @unchecked Sendable {
                                                          clientQueueEvents: configuration.clientQueueEvents,
                                                          frameTimeout: configuration.frameTimeoutSeconds > 0
                                                              ? .milliseconds(Int64(configuration.frameTimeoutSeconds * 1000)) : nil,
-                                                         maxConnections: configuration.maxConnections),
+                                                         maxConnections: configuration.maxConnections,
+                                                         maxRequestBytes: configuration.maxRequestBytes,
+                                                         configUIDs: configuration.configUIDs,
+                                                         clientOutputBytes: configuration.clientOutputBytes),
                 context: SocketContext(api: api, socketStats: socketStats, venues: venues,
                                        maxFrameBytes: configuration.maxFrameBytes),
                 hub: socketHub, logger: logger, onBound: onSocketBound)

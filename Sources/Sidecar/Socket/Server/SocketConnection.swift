@@ -1,13 +1,26 @@
 import Logging
 import NIOCore
 import Strategies
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Settings every connection shares.
 struct SocketConnectionSettings: Sendable {
+    /// Largest frame sent.
     var maxFrameBytes: Int
+    /// Largest request frame accepted (the decoder refuses larger ones on the length prefix).
+    var maxRequestBytes: Int = 64 << 10
+    /// Unsent bytes per connection before a request closes it (RESOURCE_EXHAUSTED).
+    var outputBytes: Int = 256 << 10
     var queueEvents: Int
     /// Empty: any peer.
     var allowedUIDs: Set<UInt32>
+    /// Peers whose config writes are accepted.
+    var configUIDs: Set<UInt32> = [getuid()]
+    /// Parameters per ConfigCall; more get INVALID_ARGUMENT.
+    var maxConfigParameters = 256
     var maxSubscriptions = 64
     /// Signals read from the log per step of a replay.
     var replayBatch = 256
@@ -52,6 +65,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var replaying: [UInt64] = []
     private var helloDone = false
     private var authorized = false
+    /// The peer's UID (SO_PEERCRED), nil when unavailable: then config writes are refused.
+    private var peerUID: UInt32?
     /// Set once closing starts (bad frame, refused peer, goodbye): later frames are ignored.
     private var closing = false
     private var readPending = false
@@ -118,13 +133,14 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         refusal = (code, message)
     }
 
+    /// Reads the peer UID of every connection (config writes need it); refuses the connection
+    /// only when SIDECAR_ALLOWED_UIDS is set. On the event loop the option read completes at once.
     private func authorize(_ context: ChannelHandlerContext) {
-        guard !settings.allowedUIDs.isEmpty else {
-            authorized = true
-            return
-        }
         PeerCredentials.uid(of: context.channel).whenComplete { [self] result in
+            if case .success(let uid) = result { peerUID = uid }
             switch result {
+            case _ where settings.allowedUIDs.isEmpty:
+                authorized = true
             case .success(let uid) where settings.allowedUIDs.contains(uid):
                 authorized = true
             case .success(let uid):
@@ -147,13 +163,24 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .invalid(let error):
             stats.badFrames.increment()
+            if case .frameTooLarge = error { stats.requestsTooLarge.increment() }
             fail(.badFrame, error.description, id: 0, details: ["reason": "\(error)"])
         case .message(let body):
             let decoded = body.withUnsafeReadableBytes { bytes in
-                Result { () throws(SocketProtocolError) in try SocketCodec.decodeRequest(bytes, maxBytes: settings.maxFrameBytes) }
+                Result { () throws(SocketProtocolError) in try SocketCodec.decodeRequest(bytes, maxBytes: settings.maxRequestBytes) }
             }
             switch decoded {
             case .success(let (id, request)):
+                // A client that sends requests without reading the replies: replies would pile up.
+                if let unsent = unsentBytes(context), unsent > settings.outputBytes {
+                    stats.outputBudgetExceeded.increment()
+                    logger.notice("socket client closed: unread output over budget",
+                                  metadata: ["unsent_bytes": "\(unsent)", "uid": "\(peerUID.map(String.init) ?? "unknown")"])
+                    fail(.resourceExhausted,
+                         "\(unsent) bytes of replies and events unread (SIDECAR_CLIENT_OUTPUT_BYTES \(settings.outputBytes)): read replies before sending more requests",
+                         id: id, details: ["unsent_bytes": "\(unsent)", "limit": "\(settings.outputBytes)"])
+                    return
+                }
                 stats.requests(SocketStats.Call(request)).increment()
                 if let response = handle(request, id: id) { respond(response, id: id) }
             case .failure(let error):
@@ -197,6 +224,11 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     // MARK: Backpressure
+
+    /// Bytes written to the channel and not yet taken by the kernel.
+    private func unsentBytes(_ context: ChannelHandlerContext) -> Int? {
+        try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+    }
 
     func read(context: ChannelHandlerContext) {
         if context.channel.isWritable {
@@ -249,6 +281,7 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// matched by id, so other requests are answered meanwhile.
     private func startConfigCall(_ call: SocketProtocol.ConfigCall, id: UInt64) -> SocketResponse? {
         guard let service = calls.api.config else { return .error(.unavailable, "runtime configuration is not enabled") }
+        if let refusal = refuseConfigCall(call) { return refusal }
         guard pendingCalls < Self.maxPendingCalls else {
             return .error(.resourceExhausted, "at most \(Self.maxPendingCalls) config calls in flight per connection")
         }
@@ -266,6 +299,37 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
         return nil
     }
+
+    /// Writes (set, delete, rollback) only from SIDECAR_CONFIG_UIDS; a validate-only set changes
+    /// nothing and is answered like a read. Too many parameters: INVALID_ARGUMENT.
+    private func refuseConfigCall(_ call: SocketProtocol.ConfigCall) -> SocketResponse? {
+        guard call.parameters.count <= settings.maxConfigParameters else {
+            return .error(.invalidArgument, "at most \(settings.maxConfigParameters) parameters per config call, got \(call.parameters.count)",
+                          details: ["field": "parameters", "count": "\(call.parameters.count)"])
+        }
+        let writes: Bool
+        switch call.op {
+        case .set: writes = !call.validateOnly
+        case .delete, .rollback: writes = true
+        case .unspecified, .list, .schema, .get, .audit: writes = false
+        }
+        guard writes else { return nil }
+        if let uid = peerUID, settings.configUIDs.contains(uid) { return nil }
+        stats.configWritesDenied.increment()
+        let who = peerUID.map { "peer uid \($0)" } ?? "a peer whose uid is unknown"
+        // At most one warning per 10 s across connections; the counter has every refusal.
+        let now = WallClock.nowMs()
+        let next = Self.nextDenialLogMs.load(ordering: .relaxed)
+        if now >= next, Self.nextDenialLogMs.compareExchange(expected: next, desired: now + 10_000, ordering: .relaxed).exchanged {
+            logger.warning("socket config write refused", metadata: ["uid": "\(peerUID.map(String.init) ?? "unknown")", "op": "\(call.op)",
+                                                                    "strategy_id": "\(call.strategyId)",
+                                                                    "refused_total": "\(stats.configWritesDenied.value)"])
+        }
+        return .error(.permissionDenied, "\(who) may not change config over the socket (SIDECAR_CONFIG_UIDS)",
+                      details: ["uid": peerUID.map(String.init) ?? "", "op": "\(call.op)"])
+    }
+
+    private static let nextDenialLogMs = Atomic<Int64>(0)
 
     private static let maxPendingCalls = 16
     private var pendingCalls = 0
@@ -346,9 +410,13 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             context.close(mode: .output, promise: nil)
             context.eventLoop.scheduleTask(in: Self.lingerTime) { context.close(promise: nil) }
         }
+        // A peer that does not read never lets that write complete: its buffered output is freed
+        // when the connection closes anyway.
+        context.eventLoop.scheduleTask(in: Self.unreadCloseTime) { context.close(promise: nil) }
     }
 
     static let lingerTime = TimeAmount.seconds(1)
+    static let unreadCloseTime = TimeAmount.seconds(5)
 
     /// Shutdown: a Goodbye after every reply already written, then the write side is shut; the
     /// connection closes when the client closes, or after `timeout`.

@@ -3,6 +3,9 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct SocketServerConfiguration: Sendable {
     public var path: String
@@ -10,7 +13,15 @@ public struct SocketServerConfiguration: Sendable {
     public var mode: Int
     /// Empty: any peer.
     public var allowedUIDs: [UInt32]
+    /// Largest frame the server sends (a reply, an event).
     public var maxFrameBytes: Int
+    /// Largest request frame accepted; checked on the length prefix, before the body is buffered.
+    public var maxRequestBytes: Int
+    /// Peer UIDs whose config writes are accepted (set, delete, rollback).
+    public var configUIDs: [UInt32]
+    /// Unsent bytes per connection (NIO's write high-water mark); above it a request
+    /// connection is closed with RESOURCE_EXHAUSTED and events wait in the outbox.
+    public var clientOutputBytes: Int
     public var clientQueueEvents: Int
     /// A frame must arrive in full within this long of its first byte (nil: no limit).
     public var frameTimeout: Duration?
@@ -21,7 +32,8 @@ public struct SocketServerConfiguration: Sendable {
 
     public init(path: String, mode: Int = 0o660, allowedUIDs: [UInt32] = [],
                 maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 4096,
-                frameTimeout: Duration? = .seconds(30), maxConnections: Int = 1024) {
+                frameTimeout: Duration? = .seconds(30), maxConnections: Int = 1024,
+                maxRequestBytes: Int = 64 << 10, configUIDs: [UInt32] = [getuid()], clientOutputBytes: Int = 256 << 10) {
         self.path = path
         self.mode = mode
         self.allowedUIDs = allowedUIDs
@@ -29,6 +41,9 @@ public struct SocketServerConfiguration: Sendable {
         self.clientQueueEvents = clientQueueEvents
         self.frameTimeout = frameTimeout
         self.maxConnections = maxConnections
+        self.maxRequestBytes = maxRequestBytes
+        self.configUIDs = configUIDs
+        self.clientOutputBytes = clientOutputBytes
     }
 }
 
@@ -76,8 +91,12 @@ public final class SocketServer: Service, @unchecked Sendable {
             logger.warning("replaced a stale socket file", metadata: ["path": "\(path)"])
         }
         let settings = SocketConnectionSettings(maxFrameBytes: configuration.maxFrameBytes,
+                                                maxRequestBytes: configuration.maxRequestBytes,
+                                                outputBytes: configuration.clientOutputBytes,
                                                 queueEvents: configuration.clientQueueEvents,
-                                                allowedUIDs: Set(configuration.allowedUIDs))
+                                                allowedUIDs: Set(configuration.allowedUIDs),
+                                                configUIDs: Set(configuration.configUIDs))
+        let output = max(4096, configuration.clientOutputBytes)
         let calls = context
         let frameTimeout = configuration.frameTimeout.map { TimeAmount.nanoseconds(Self.nanoseconds($0)) }
         let hub = hub
@@ -85,7 +104,7 @@ public final class SocketServer: Service, @unchecked Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 << 10, high: 256 << 10))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: output / 4, high: output))
             .childChannelOption(.maxMessagesPerRead, value: 8)
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -93,7 +112,7 @@ public final class SocketServer: Service, @unchecked Sendable {
                         [weak self] closed in self?.forget(closed)
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(SocketFrameDecoder(maxFrameBytes: settings.maxFrameBytes, frameTimeout: frameTimeout)))
+                        ByteToMessageHandler(SocketFrameDecoder(maxFrameBytes: settings.maxRequestBytes, frameTimeout: frameTimeout)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     self?.remember(channel, handler)
                 }

@@ -50,6 +50,12 @@ public final class SocketStats: Sendable {
     public let connectionsRefused = StatCounter()
     /// Connections refused by SIDECAR_ALLOWED_UIDS.
     public let permissionDenied = StatCounter()
+    /// Config writes refused because the peer is not in SIDECAR_CONFIG_UIDS.
+    public let configWritesDenied = StatCounter()
+    /// Request frames above SIDECAR_MAX_REQUEST_BYTES (connection closed).
+    public let requestsTooLarge = StatCounter()
+    /// Request connections closed because their unsent replies exceeded SIDECAR_CLIENT_OUTPUT_BYTES.
+    public let outputBudgetExceeded = StatCounter()
     /// Frames answered with BAD_FRAME (zero, oversized, truncated or undecodable).
     public let badFrames = StatCounter()
     /// Error responses of any code.
@@ -67,4 +73,10 @@ public final class SocketStats: Sendable {
     public init() {}
 
     public func requests(_ call: Call) -> StatCounter { byCall[call.rawValue] }
+
+    /// Refusals by reason, as exported in `realtime_socket_refused_total{reason}`.
+    public var refusals: [(reason: String, counter: StatCounter)] {
+        [("peer_uid", permissionDenied), ("config_write", configWritesDenied), ("max_connections", connectionsRefused),
+         ("request_too_large", requestsTooLarge), ("output_budget", outputBudgetExceeded)]
+    }
 }
