@@ -1,16 +1,20 @@
+import Foundation
 import Testing
 @testable import Sidecar
 
 @Suite("Socket configuration")
 struct SocketConfigurationTests {
-    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames and 4096 queued events")
+    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames sent, 16 KiB requests, 32 KiB output and 1024 queued events per client")
     func defaults() throws {
         let configuration = try SidecarConfiguration(environment: [:])
         #expect(configuration.socketPath == "/var/run/realtime-sidecar/sidecar.sock")
         #expect(configuration.socketMode == 0o660)
         #expect(configuration.allowedUIDs.isEmpty)
         #expect(configuration.maxFrameBytes == 4 << 20)
-        #expect(configuration.clientQueueEvents == 4096)
+        #expect(configuration.clientQueueEvents == 1024)
+        #expect(configuration.maxRequestBytes == 16 << 10)
+        #expect(configuration.clientOutputBytes == 32 << 10)
+        #expect(configuration.configUIDs == [getuid()])
     }
 
     @Test("socket variables are parsed: octal mode, UID list, sizes; an empty path disables the socket")

@@ -91,7 +91,7 @@ struct SocketHubTests {
 
     static func describe(_ event: QueuedEvent) -> String {
         switch event {
-        case .signal(_, let signal): "signal \(signal.sequence)"
+        case .signal(_, let shared): "signal \(shared.signal.sequence)"
         case .depth(_, let seq, _): "depth \(seq)"
         case .gap(_, let gap): "gap \(gap.fromSeq)-\(gap.toSeq)"
         }

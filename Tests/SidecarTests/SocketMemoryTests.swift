@@ -18,8 +18,13 @@ struct SocketMemoryTests {
     static let feedRate = env["SOCKET_MEMORY_FEED_RATE"].flatMap(Int.init) ?? 2000
     /// Ingestion during the attack must keep this share of the rate measured before it.
     static let rateTolerance = env["SOCKET_MEMORY_TOLERANCE"].flatMap(Double.init) ?? 0.15
-    /// The documented bound (docs/RELIABILITY.md) for this many connections with the defaults.
-    static let documentedBoundMiB = 256.0
+    /// docs/RELIABILITY.md, "Memory bound of socket clients", with the defaults: the most one
+    /// connection can hold, and the pool shared by replies beyond a connection's budget.
+    static let maxRequestBytes = 16 << 10
+    static let perConnectionWorstBytes = 160 << 10
+    static let sharedOutputBytes = 16 << 20
+    /// The pod's memory limit (k8s/sidecar/deployment.yaml).
+    static let podLimitBytes = 256 << 20
 
     /// Frames of `count` GetSignals requests back to back.
     static func pipelinedGetSignals(_ count: Int) -> [UInt8] {
@@ -73,13 +78,18 @@ struct SocketMemoryTests {
             return frames
         }
         #expect(received < Self.pipelined, "\(received) replies reached a client that never read")
-        try await offloaded {
+        let largestReply = try await offloaded { () -> Int in
             try probe.hello()
             guard case .health = try probe.call(.healthCheck) else {
                 Issue.record("another client was not served")
-                return
+                return 0
             }
+            // The largest reply there is: a full page of signals (the overshoot one reply may add).
+            try probe.send(.getSignals(.init(max: 1000)), id: 9)
+            return try probe.readFrame()?.count ?? 0
         }
+        print("socket memory: a full GetSignals page is \(largestReply) bytes; the hog wrote \(written) of \(requests.count) bytes, got \(received) replies")
+        #expect(largestReply > budget, "the replies must be large enough to exceed the budget")
         #expect(fixture.socketStats.errors.value >= 1)
         await fixture.stop()
     }
@@ -160,15 +170,25 @@ struct SocketMemoryTests {
         let written = try await hogWrite.value
         let rssAttack = residentBytes(pid: pid)
         let budgetClosed = try await refused("output_budget")
+        let dropped = try await offloaded { () -> Double in
+            let text = try SimpleHTTPClient.get("http://127.0.0.1:\(sidecar.httpPort)/metrics", timeoutSeconds: 5).text
+            return try PrometheusText(text).samples.first { $0.name == "realtime_socket_events_dropped_total" }?.value ?? -1
+        }
 
         // The issue's original attack: 4 MiB frames (of empty repeated parameters) are refused
-        // on their length prefix; 60 KiB ConfigCalls of 30,000 empty parameters are refused
-        // after decoding, without lasting growth.
+        // on their length prefix; ConfigCalls of thousands of empty parameters within the
+        // request limit are refused after decoding, without lasting growth.
         let rssBeforeFloods = residentBytes(pid: pid)
         var flood = SocketProtocol.ConfigCall(op: .set, strategyId: "orderbook_skew")
-        flood.parameters = Array(repeating: .init(name: "", value: nil), count: 30_000)
+        // As many empty entries as fit the request limit (16 KiB: about 8,000).
         var floodBody: [UInt8] = []
-        SocketCodec.encodeRequest(.config(flood), id: 7, into: &floodBody)
+        var entries = Self.maxRequestBytes / 2
+        repeat {
+            flood.parameters = Array(repeating: .init(name: "", value: nil), count: entries)
+            floodBody = []
+            SocketCodec.encodeRequest(.config(flood), id: 7, into: &floodBody)
+            entries -= 64
+        } while floodBody.count > Self.maxRequestBytes
         let floods = try await offloaded { () -> (tooLarge: Int, tooMany: Int) in
             var tooLarge = 0
             for _ in 0..<20 {
@@ -192,14 +212,16 @@ struct SocketMemoryTests {
 
         print("socket memory: RSS baseline \(rssBaseline >> 20) MiB, peak during attack \(attack.peakRSS >> 20) MiB, after \(rssAttack >> 20) MiB; "
               + "ingest \(Int(baseline.rate)) msg/s before, \(Int(attack.rate)) msg/s during; hog wrote \(written) of \(requests.count) bytes; "
-              + "floods: RSS \(rssBeforeFloods >> 20) → \(rssAfterFloods >> 20) MiB; QueuedEvent stride \(MemoryLayout<QueuedEvent>.stride) B")
+              + "floods: RSS \(rssBeforeFloods >> 20) → \(rssAfterFloods >> 20) MiB; QueuedEvent stride \(MemoryLayout<QueuedEvent>.stride) B; "
+              + "\((attack.peakRSS - rssBaseline) / (Self.subscribers + 1)) B per connection at the peak; \(Int(dropped)) events dropped; flood frame \(floodBody.count) B")
 
-        #expect(Double(attack.peakRSS) <= Self.documentedBoundMiB * 1_048_576,
-                "peak RSS \(attack.peakRSS >> 20) MiB above the documented \(Self.documentedBoundMiB) MiB")
+        let bound = rssBaseline + (Self.subscribers + 1) * Self.perConnectionWorstBytes + Self.sharedOutputBytes
+        #expect(attack.peakRSS <= bound, "peak RSS \(attack.peakRSS >> 20) MiB above the documented bound \(bound >> 20) MiB")
+        #expect(attack.peakRSS <= Self.podLimitBytes, "peak RSS \(attack.peakRSS >> 20) MiB above the pod limit")
         #expect(attack.rate >= baseline.rate * (1 - Self.rateTolerance),
                 "ingestion fell from \(baseline.rate) to \(attack.rate) msg/s")
+        #expect(dropped > 0, "the never-reading subscribers' queues never filled: the attack did not reach the bound")
         #expect(budgetClosed == 1, "the pipelining client was not closed for its output budget (\(budgetClosed))")
-        #expect(written < requests.count, "the sidecar kept reading requests whose replies were not read")
         #expect(floods.tooLarge == 20)
         #expect(tooLargeCounted == 20)
         #expect(floods.tooMany == 100)

@@ -11,21 +11,24 @@ struct SocketConnectionSettings: Sendable {
     /// Largest frame sent.
     var maxFrameBytes: Int
     /// Largest request frame accepted (the decoder refuses larger ones on the length prefix).
-    var maxRequestBytes: Int = 64 << 10
+    var maxRequestBytes: Int = 16 << 10
     /// Unsent bytes per connection before a request closes it (RESOURCE_EXHAUSTED).
-    var outputBytes: Int = 256 << 10
+    var outputBytes: Int = 32 << 10
     var queueEvents: Int
     /// Empty: any peer.
     var allowedUIDs: Set<UInt32>
     /// Peers whose config writes are accepted.
     var configUIDs: Set<UInt32> = [getuid()]
+    /// Shared by all connections: replies beyond a connection's budget.
+    var outputPool = SocketOutputPool(capacity: 16 << 20)
     /// Parameters per ConfigCall; more get INVALID_ARGUMENT.
     var maxConfigParameters = 256
     var maxSubscriptions = 64
     /// Signals read from the log per step of a replay.
     var replayBatch = 256
-    /// Events taken from the queue per step of a drain.
-    var drainBatch = 64
+    /// Events taken from the queue per step of a drain: also how far a drain can overshoot the
+    /// output budget (writability is checked between steps).
+    var drainBatch = 16
     /// Steps per drain before yielding the event loop to other connections.
     var stepsPerDrain = 16
 }
@@ -67,6 +70,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var authorized = false
     /// The peer's UID (SO_PEERCRED), nil when unavailable: then config writes are refused.
     private var peerUID: UInt32?
+    /// Bytes of `settings.outputPool` this connection holds (returned once its output drains).
+    private var overdraft = 0
     /// Set once closing starts (bad frame, refused peer, goodbye): later frames are ignored.
     private var closing = false
     private var readPending = false
@@ -118,6 +123,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func teardown() {
+        settings.outputPool.release(overdraft)
+        overdraft = 0
         guard let outbox else { return }
         stats.subscriptions.add(-subscriptions.count)
         subscriptions.removeAll()
@@ -173,12 +180,7 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             case .success(let (id, request)):
                 // A client that sends requests without reading the replies: replies would pile up.
                 if let unsent = unsentBytes(context), unsent > settings.outputBytes {
-                    stats.outputBudgetExceeded.increment()
-                    logger.notice("socket client closed: unread output over budget",
-                                  metadata: ["unsent_bytes": "\(unsent)", "uid": "\(peerUID.map(String.init) ?? "unknown")"])
-                    fail(.resourceExhausted,
-                         "\(unsent) bytes of replies and events unread (SIDECAR_CLIENT_OUTPUT_BYTES \(settings.outputBytes)): read replies before sending more requests",
-                         id: id, details: ["unsent_bytes": "\(unsent)", "limit": "\(settings.outputBytes)"])
+                    refuseOverBudget(unsent: unsent, id: id)
                     return
                 }
                 stats.requests(SocketStats.Call(request)).increment()
@@ -240,6 +242,9 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
+            // Below the low-water mark: any excess this connection wrote has drained.
+            settings.outputPool.release(overdraft)
+            overdraft = 0
             if readPending {
                 readPending = false
                 context.read()
@@ -394,7 +399,39 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         if case .error = response { stats.errors.increment() }
         var buffer = context.channel.allocator.buffer(capacity: 256)
         SocketCodec.encodeFrame(response, id: id, into: &buffer)
+        // More than the budget unread: the client is not reading. Below it a reply is written
+        // whole, so one reply (bounded by the call limits) is the most it can overshoot.
+        if let unsent = unsentBytes(context) {
+            if unsent > settings.outputBytes {
+                refuseOverBudget(unsent: unsent, id: id)
+                return
+            }
+            let excess = unsent + buffer.readableBytes - settings.outputBytes - overdraft
+            if excess > 0 {
+                guard settings.outputPool.reserve(excess) else {
+                    // Many clients hold large unread replies: this one is refused, not queued.
+                    stats.outputPoolExhausted.increment()
+                    stats.errors.increment()
+                    var refusal = context.channel.allocator.buffer(capacity: 256)
+                    SocketCodec.encodeFrame(.error(.resourceExhausted,
+                                                   "a \(buffer.readableBytes)-byte reply exceeds this connection's output budget and the shared output pool is full: retry after reading, or ask for less",
+                                                   details: ["reply_bytes": "\(buffer.readableBytes)"]), id: id, into: &refusal)
+                    context.write(wrapOutboundOut(refusal), promise: nil)
+                    return
+                }
+                overdraft += excess
+            }
+        }
         context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func refuseOverBudget(unsent: Int, id: UInt64) {
+        stats.outputBudgetExceeded.increment()
+        logger.notice("socket client closed: unread output over budget",
+                      metadata: ["unsent_bytes": "\(unsent)", "uid": "\(peerUID.map(String.init) ?? "unknown")"])
+        fail(.resourceExhausted,
+             "\(unsent) bytes of replies and events unread (SIDECAR_CLIENT_OUTPUT_BYTES \(settings.outputBytes)): read replies before sending more requests",
+             id: id, details: ["unsent_bytes": "\(unsent)", "limit": "\(settings.outputBytes)"])
     }
 
     /// Sends an error, then ends the connection (framing lost, peer refused). The write side is
@@ -474,7 +511,8 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
             for event in events {
                 switch event {
-                case .signal(let id, let signal):
+                case .signal(let id, let shared):
+                    let signal = shared.signal
                     guard var subscription = subscriptions[id], signal.sequence > subscription.lastDelivered else { continue }
                     subscription.lastDelivered = signal.sequence
                     subscriptions[id] = subscription

@@ -160,8 +160,9 @@ public final class SocketHub: Sendable {
                     reportLost(range, targets.signals)
                     lost = nil
                 }
+                let shared = SharedSignal(signal)
                 for target in targets.signals where target.matches(signal) {
-                    target.outbox.pushSignal(signal, subscriptionId: target.subscriptionId)
+                    target.outbox.pushSignal(shared, subscriptionId: target.subscriptionId)
                 }
             case .depth(let update, let atMs):
                 let key = update.key

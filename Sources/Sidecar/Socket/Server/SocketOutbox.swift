@@ -4,18 +4,57 @@ import Synchronization
 
 /// A depth update as handed from the ingest thread to a connection: the published values,
 /// converted to protocol values only on the connection's event loop.
-struct DepthUpdate: Sendable {
-    var key: SymbolKey
-    var metrics: DepthMetrics
-    var bids: PriceLevels
-    var asks: PriceLevels
-    var trend: TrendDirection
-    var book: BookInfo
+///
+/// A class: one update is queued for every depth subscriber, and each queue entry then holds a
+/// reference instead of a copy (the entry size bounds a never-reading client's queue memory).
+final class DepthUpdate: Sendable {
+    let key: SymbolKey
+    let metrics: DepthMetrics
+    let bids: PriceLevels
+    let asks: PriceLevels
+    let trend: TrendDirection
+    let book: BookInfo
+
+    init(key: SymbolKey, metrics: DepthMetrics, bids: PriceLevels, asks: PriceLevels, trend: TrendDirection, book: BookInfo) {
+        self.key = key; self.metrics = metrics; self.bids = bids; self.asks = asks; self.trend = trend; self.book = book
+    }
+}
+
+/// A signal shared by every queue it is pushed to (see `DepthUpdate`).
+final class SharedSignal: Sendable {
+    let signal: Signal
+    init(_ signal: Signal) { self.signal = signal }
+}
+
+/// Output beyond the per-connection budget, shared by all connections: a reply larger than what
+/// is left of a connection's budget is written only while this pool has room for the excess,
+/// so all connections together hold at most `connections × budget + capacity` unsent bytes.
+final class SocketOutputPool: Sendable {
+    let capacity: Int
+    private let used = Atomic<Int>(0)
+
+    init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    var inUse: Int { used.load(ordering: .relaxed) }
+
+    func reserve(_ bytes: Int) -> Bool {
+        var current = used.load(ordering: .relaxed)
+        while current + bytes <= capacity {
+            let (exchanged, original) = used.compareExchange(expected: current, desired: current + bytes, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release(_ bytes: Int) {
+        if bytes > 0 { used.subtract(bytes, ordering: .acquiringAndReleasing) }
+    }
 }
 
 /// A pushed event waiting in a connection's queue.
 enum QueuedEvent: Sendable {
-    case signal(subscriptionId: UInt64, signal: Signal)
+    case signal(subscriptionId: UInt64, signal: SharedSignal)
     case depth(subscriptionId: UInt64, seq: UInt64, update: DepthUpdate)
     /// Events lost before they reached this queue (the hub's ring was full), in stream order.
     case gap(subscriptionId: UInt64, gap: SocketOutbox.PendingGap)
@@ -87,7 +126,7 @@ final class SocketOutbox: @unchecked Sendable {
 
     // MARK: Hub fan-out
 
-    func pushSignal(_ signal: Signal, subscriptionId: UInt64) {
+    func pushSignal(_ signal: SharedSignal, subscriptionId: UInt64) {
         let drain: (@Sendable () -> Void)? = state.withLock { state in
             guard !state.closed else { return nil }
             makeRoom(&state)
@@ -129,11 +168,11 @@ final class SocketOutbox: @unchecked Sendable {
     private func makeRoom(_ state: inout State) {
         while state.queue.count >= capacity, let dropped = state.queue.popFirst() {
             switch dropped {
-            case .signal(let id, let signal):
+            case .signal(let id, let shared):
                 if let highest = state.replaying[id] {
-                    state.replaying[id] = max(highest, signal.sequence)
+                    state.replaying[id] = max(highest, shared.signal.sequence)
                 } else {
-                    Self.extend(&state.gaps, id, .signals, signal.sequence)
+                    Self.extend(&state.gaps, id, .signals, shared.signal.sequence)
                     stats.eventsDropped.increment()
                 }
             case .depth(let id, let seq, _):

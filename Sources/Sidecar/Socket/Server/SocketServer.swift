@@ -22,6 +22,8 @@ public struct SocketServerConfiguration: Sendable {
     /// Unsent bytes per connection (NIO's write high-water mark); above it a request
     /// connection is closed with RESOURCE_EXHAUSTED and events wait in the outbox.
     public var clientOutputBytes: Int
+    /// Unsent bytes beyond their budgets that all connections together may hold (large replies).
+    public var sharedOutputBytes: Int = 16 << 20
     public var clientQueueEvents: Int
     /// A frame must arrive in full within this long of its first byte (nil: no limit).
     public var frameTimeout: Duration?
@@ -31,9 +33,9 @@ public struct SocketServerConfiguration: Sendable {
     public var goodbyeTimeout: Duration = .seconds(1)
 
     public init(path: String, mode: Int = 0o660, allowedUIDs: [UInt32] = [],
-                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 4096,
+                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 1024,
                 frameTimeout: Duration? = .seconds(30), maxConnections: Int = 1024,
-                maxRequestBytes: Int = 64 << 10, configUIDs: [UInt32] = [getuid()], clientOutputBytes: Int = 256 << 10) {
+                maxRequestBytes: Int = 16 << 10, configUIDs: [UInt32] = [getuid()], clientOutputBytes: Int = 32 << 10) {
         self.path = path
         self.mode = mode
         self.allowedUIDs = allowedUIDs
@@ -95,7 +97,8 @@ public final class SocketServer: Service, @unchecked Sendable {
                                                 outputBytes: configuration.clientOutputBytes,
                                                 queueEvents: configuration.clientQueueEvents,
                                                 allowedUIDs: Set(configuration.allowedUIDs),
-                                                configUIDs: Set(configuration.configUIDs))
+                                                configUIDs: Set(configuration.configUIDs),
+                                                outputPool: SocketOutputPool(capacity: configuration.sharedOutputBytes))
         let output = max(4096, configuration.clientOutputBytes)
         let calls = context
         let frameTimeout = configuration.frameTimeout.map { TimeAmount.nanoseconds(Self.nanoseconds($0)) }
@@ -106,6 +109,8 @@ public final class SocketServer: Service, @unchecked Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: output / 4, high: output))
             .childChannelOption(.maxMessagesPerRead, value: 8)
+            // Reads of at most 16 KiB: the input held per connection is one partial request plus one read.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 << 10))
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = SocketConnectionHandler(settings: settings, calls: calls, hub: hub, logger: logger) {

@@ -56,6 +56,9 @@ public final class SocketStats: Sendable {
     public let requestsTooLarge = StatCounter()
     /// Request connections closed because their unsent replies exceeded SIDECAR_CLIENT_OUTPUT_BYTES.
     public let outputBudgetExceeded = StatCounter()
+    /// Replies refused (RESOURCE_EXHAUSTED, connection kept) because they exceeded the
+    /// connection's budget while the shared output pool was full.
+    public let outputPoolExhausted = StatCounter()
     /// Frames answered with BAD_FRAME (zero, oversized, truncated or undecodable).
     public let badFrames = StatCounter()
     /// Error responses of any code.
@@ -77,6 +80,6 @@ public final class SocketStats: Sendable {
     /// Refusals by reason, as exported in `realtime_socket_refused_total{reason}`.
     public var refusals: [(reason: String, counter: StatCounter)] {
         [("peer_uid", permissionDenied), ("config_write", configWritesDenied), ("max_connections", connectionsRefused),
-         ("request_too_large", requestsTooLarge), ("output_budget", outputBudgetExceeded)]
+         ("request_too_large", requestsTooLarge), ("output_budget", outputBudgetExceeded), ("output_pool", outputPoolExhausted)]
     }
 }
