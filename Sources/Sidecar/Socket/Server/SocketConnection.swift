@@ -227,9 +227,14 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Backpressure
 
-    /// Bytes written to the channel and not yet taken by the kernel.
-    private func unsentBytes(_ context: ChannelHandlerContext) -> Int? {
-        try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+    /// Bytes written to the channel and not yet taken by the kernel. Replies are flushed once
+    /// per read batch; when `adding` more would exceed the budget they are flushed first, so
+    /// what remains is what the client has not read.
+    private func unsentBytes(_ context: ChannelHandlerContext, adding: Int = 0) -> Int? {
+        guard let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) else { return nil }
+        guard buffered > 0, buffered + adding > settings.outputBytes else { return buffered }
+        context.flush()
+        return try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -401,7 +406,7 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         SocketCodec.encodeFrame(response, id: id, into: &buffer)
         // More than the budget unread: the client is not reading. Below it a reply is written
         // whole, so one reply (bounded by the call limits) is the most it can overshoot.
-        if let unsent = unsentBytes(context) {
+        if let unsent = unsentBytes(context, adding: buffer.readableBytes) {
             if unsent > settings.outputBytes {
                 refuseOverBudget(unsent: unsent, id: id)
                 return
