@@ -127,7 +127,7 @@ struct HostileClientTests {
         let rssStart = residentBytes()
         let stop = Atomic<Bool>(false)
 
-        // Throughout the test: slow senders, one byte a second, and a maximum-size frame announced
+        // Throughout the test: slow senders, one byte a second, and a maximum-size request announced
         // and stalled one byte short. Both hold a partial frame; the frame timeout must cut them off.
         let slowResults = Mutex<[String: SocketResponse?]>([:])
         let slowDone = Thread.detachedDone {
@@ -137,7 +137,7 @@ struct HostileClientTests {
                     clients.append(("drip-\(i)", try SocketTestClient(path: path, receiveTimeout: 0.01)))
                 }
                 let stalled = try SocketTestClient(path: path, receiveTimeout: 0.01)
-                let n = UInt32(SocketProtocol.defaultMaxFrameBytes)
+                let n = UInt32(SocketServerConfiguration(path: path).maxRequestBytes)  // the largest request accepted
                 var big = [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
                 big += [UInt8](repeating: 0x0A, count: Int(n) - 1)
                 try stalled.send(big)

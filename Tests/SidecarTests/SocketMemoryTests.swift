@@ -169,6 +169,7 @@ struct SocketMemoryTests {
         let attack = try await measure(Self.hostileSeconds)
         let written = try await hogWrite.value
         let rssAttack = residentBytes(pid: pid)
+        let socketStats = try? await http.call("GET", "/api/v1/stats").json[path: "socket"]
         let budgetClosed = try await refused("output_budget")
         let dropped = try await offloaded { () -> Double in
             let text = try SimpleHTTPClient.get("http://127.0.0.1:\(sidecar.httpPort)/metrics", timeoutSeconds: 5).text
@@ -213,7 +214,7 @@ struct SocketMemoryTests {
         print("socket memory: RSS baseline \(rssBaseline >> 20) MiB, peak during attack \(attack.peakRSS >> 20) MiB, after \(rssAttack >> 20) MiB; "
               + "ingest \(Int(baseline.rate)) msg/s before, \(Int(attack.rate)) msg/s during; hog wrote \(written) of \(requests.count) bytes; "
               + "floods: RSS \(rssBeforeFloods >> 20) → \(rssAfterFloods >> 20) MiB; QueuedEvent stride \(MemoryLayout<QueuedEvent>.stride) B; "
-              + "\((attack.peakRSS - rssBaseline) / (Self.subscribers + 1)) B per connection at the peak; \(Int(dropped)) events dropped; flood frame \(floodBody.count) B")
+              + "\((attack.peakRSS - rssBaseline) / (Self.subscribers + 1)) B per connection at the peak; \(Int(dropped)) events dropped; flood frame \(floodBody.count) B; socket stats \(String(describing: socketStats))")
 
         let bound = rssBaseline + (Self.subscribers + 1) * Self.perConnectionWorstBytes + Self.sharedOutputBytes
         #expect(attack.peakRSS <= bound, "peak RSS \(attack.peakRSS >> 20) MiB above the documented bound \(bound >> 20) MiB")

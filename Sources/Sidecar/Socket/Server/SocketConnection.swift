@@ -93,7 +93,9 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let outbox = SocketOutbox(capacity: settings.queueEvents, eventLoop: context.eventLoop, stats: stats)
+        // Queued events count against the same budget as unsent bytes: one bound per client.
+        let outbox = SocketOutbox(capacity: settings.queueEvents, maxBytes: settings.outputBytes, eventLoop: context.eventLoop,
+                                  stats: stats)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         outbox.setDrain { bound.value.drain() }
         self.outbox = outbox

@@ -64,6 +64,24 @@ enum QueuedEvent: Sendable {
         case .signal(let id, _), .depth(let id, _, _), .gap(let id, _): id
         }
     }
+
+    /// Memory this entry keeps alive, counted as if not shared with other queues (an upper
+    /// bound): the entry, the update or signal object and its arrays.
+    var cost: Int {
+        let entry = MemoryLayout<QueuedEvent>.stride
+        switch self {
+        case .signal: return entry + Self.signalCost
+        case .depth(_, _, let u):
+            return entry + Self.depthCost + 8 * (u.bids.prices.capacity + u.bids.quantities.capacity
+                + u.asks.prices.capacity + u.asks.quantities.capacity)
+        case .gap: return entry
+        }
+    }
+
+    /// A signal object with its strings and indicator values (generous).
+    static let signalCost = 1024
+    /// A depth update object without its level arrays, plus four array headers.
+    static let depthCost = 512
 }
 
 /// One connection's bounded queue of pushed events, filled by the hub's fan-out and drained by
@@ -82,6 +100,8 @@ final class SocketOutbox: @unchecked Sendable {
 
     private struct State {
         var queue: CircularBuffer<QueuedEvent>
+        /// Sum of the queued events' `cost`.
+        var bytes = 0
         var gaps: [UInt64: PendingGap] = [:]
         /// Signal subscriptions replaying from the log: drops are not gaps (the replay re-reads
         /// the log); the value is the highest sequence dropped meanwhile.
@@ -93,6 +113,8 @@ final class SocketOutbox: @unchecked Sendable {
     }
 
     let capacity: Int
+    /// Bound on the queued events' `cost`: the oldest are dropped beyond it too.
+    let maxBytes: Int
     let eventLoop: EventLoop
     private let stats: SocketStats
     private let state: Mutex<State>
@@ -100,8 +122,9 @@ final class SocketOutbox: @unchecked Sendable {
     /// change drains): pushes then do not schedule more work.
     private let scheduled = Atomic<Bool>(false)
 
-    init(capacity: Int, eventLoop: EventLoop, stats: SocketStats) {
+    init(capacity: Int, maxBytes: Int = .max, eventLoop: EventLoop, stats: SocketStats) {
         self.capacity = max(1, capacity)
+        self.maxBytes = maxBytes
         self.eventLoop = eventLoop
         self.stats = stats
         state = Mutex(State(queue: CircularBuffer(initialCapacity: min(self.capacity, 64))))
@@ -117,6 +140,7 @@ final class SocketOutbox: @unchecked Sendable {
         state.withLock { state in
             state.closed = true
             state.queue.removeAll()
+            state.bytes = 0
             state.gaps.removeAll()
             state.drain = nil
         }
@@ -129,8 +153,10 @@ final class SocketOutbox: @unchecked Sendable {
     func pushSignal(_ signal: SharedSignal, subscriptionId: UInt64) {
         let drain: (@Sendable () -> Void)? = state.withLock { state in
             guard !state.closed else { return nil }
-            makeRoom(&state)
-            state.queue.append(.signal(subscriptionId: subscriptionId, signal: signal))
+            let event = QueuedEvent.signal(subscriptionId: subscriptionId, signal: signal)
+            makeRoom(&state, for: event.cost)
+            state.queue.append(event)
+            state.bytes += event.cost
             return state.drain
         }
         schedule(drain)
@@ -141,8 +167,10 @@ final class SocketOutbox: @unchecked Sendable {
             guard !state.closed else { return nil }
             let seq = (state.depthSeq[subscriptionId] ?? 0) + 1
             state.depthSeq[subscriptionId] = seq
-            makeRoom(&state)
-            state.queue.append(.depth(subscriptionId: subscriptionId, seq: seq, update: update))
+            let event = QueuedEvent.depth(subscriptionId: subscriptionId, seq: seq, update: update)
+            makeRoom(&state, for: event.cost)
+            state.queue.append(event)
+            state.bytes += event.cost
             return state.drain
         }
         schedule(drain)
@@ -157,16 +185,19 @@ final class SocketOutbox: @unchecked Sendable {
                 state.replaying[subscriptionId] = max(highest, toSeq)  // the replay re-reads the log
                 return nil
             }
-            makeRoom(&state)
-            state.queue.append(.gap(subscriptionId: subscriptionId,
-                                    gap: PendingGap(stream: stream, fromSeq: fromSeq, toSeq: toSeq)))
+            let event = QueuedEvent.gap(subscriptionId: subscriptionId,
+                                        gap: PendingGap(stream: stream, fromSeq: fromSeq, toSeq: toSeq))
+            makeRoom(&state, for: event.cost)
+            state.queue.append(event)
+            state.bytes += event.cost
             return state.drain
         }
         schedule(drain)
     }
 
-    private func makeRoom(_ state: inout State) {
-        while state.queue.count >= capacity, let dropped = state.queue.popFirst() {
+    private func makeRoom(_ state: inout State, for cost: Int) {
+        while state.queue.count >= capacity || state.bytes + cost > maxBytes, let dropped = state.queue.popFirst() {
+            state.bytes -= dropped.cost
             switch dropped {
             case .signal(let id, let shared):
                 if let highest = state.replaying[id] {
@@ -221,7 +252,10 @@ final class SocketOutbox: @unchecked Sendable {
             let n = min(max, state.queue.count)
             events.reserveCapacity(n)
             for _ in 0..<n {
-                if let event = state.queue.popFirst() { events.append(event) }
+                if let event = state.queue.popFirst() {
+                    state.bytes -= event.cost
+                    events.append(event)
+                }
             }
             return (gaps, events)
         }
@@ -246,6 +280,7 @@ final class SocketOutbox: @unchecked Sendable {
     func remove(subscriptionId: UInt64) {
         state.withLock { state in
             state.queue.removeAll { $0.subscriptionId == subscriptionId }
+            state.bytes = state.queue.reduce(0) { $0 + $1.cost }
             state.gaps[subscriptionId] = nil
             state.replaying[subscriptionId] = nil
             state.depthSeq[subscriptionId] = nil
