@@ -4,14 +4,14 @@ import Testing
 
 @Suite("Socket configuration")
 struct SocketConfigurationTests {
-    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames sent, 16 KiB requests, 32 KiB output and 1024 queued events per client")
+    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames sent, 16 KiB requests, 32 KiB output and 256 queued events per client")
     func defaults() throws {
         let configuration = try SidecarConfiguration(environment: [:])
         #expect(configuration.socketPath == "/var/run/realtime-sidecar/sidecar.sock")
         #expect(configuration.socketMode == 0o660)
         #expect(configuration.allowedUIDs.isEmpty)
         #expect(configuration.maxFrameBytes == 4 << 20)
-        #expect(configuration.clientQueueEvents == 1024)
+        #expect(configuration.clientQueueEvents == 256)
         #expect(configuration.maxRequestBytes == 16 << 10)
         #expect(configuration.clientOutputBytes == 32 << 10)
         #expect(configuration.configUIDs == [getuid()])

@@ -28,7 +28,7 @@ struct SocketConnectionSettings: Sendable {
     var replayBatch = 256
     /// Events taken from the queue per step of a drain: also how far a drain can overshoot the
     /// output budget (writability is checked between steps).
-    var drainBatch = 16
+    var drainBatch = 4
     /// Steps per drain before yielding the event loop to other connections.
     var stepsPerDrain = 16
 }

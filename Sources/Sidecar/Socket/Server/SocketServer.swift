@@ -33,7 +33,7 @@ public struct SocketServerConfiguration: Sendable {
     public var goodbyeTimeout: Duration = .seconds(1)
 
     public init(path: String, mode: Int = 0o660, allowedUIDs: [UInt32] = [],
-                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 1024,
+                maxFrameBytes: Int = SocketProtocol.defaultMaxFrameBytes, clientQueueEvents: Int = 256,
                 frameTimeout: Duration? = .seconds(30), maxConnections: Int = 1024,
                 maxRequestBytes: Int = 16 << 10, configUIDs: [UInt32] = [getuid()], clientOutputBytes: Int = 32 << 10) {
         self.path = path
