@@ -94,6 +94,41 @@ struct SocketMemoryTests {
         await fixture.stop()
     }
 
+    @Test("a reply beyond a connection's budget takes the shared pool; with the pool in use another large reply gets RESOURCE_EXHAUSTED, the connection stays open, and the pool is returned once the first is read")
+    func sharedOutputPool() async throws {
+        let fixture = try await SocketFixture.started {
+            $0.clientOutputBytes = 32 << 10
+            $0.sharedOutputBytes = 400 << 10
+        }
+        for i in 0..<2000 { fixture.emit(symbol: "BTCUSDT", eventTimeMs: 1_700_000_000_000 + Int64(i)) }
+        let first = try await fixture.client()
+        let second = try await fixture.client()
+        try await offloaded {
+            try first.hello()
+            try second.hello()
+            try first.send(.getSignals(.init(max: 1000)), id: 1)  // about 350 KB: 318 KB from the pool, not read yet
+        }
+        try await waitUntil("the first reply written", timeout: 10) { fixture.socketStats.requests(.getSignals).value == 1 }
+        let refused = try await offloaded { try second.call(.getSignals(.init(max: 1000)), id: 2) }
+        guard case .error(let info) = refused, info.code == .resourceExhausted else {
+            Issue.record("expected RESOURCE_EXHAUSTED while the pool is in use, got \(refused)")
+            return
+        }
+        #expect(fixture.socketStats.outputPoolExhausted.value == 1)
+        let page = try await offloaded { () -> Int in
+            guard case .health = try second.call(.healthCheck) else { return -1 }  // still open
+            guard case .signals(let page)? = try first.readResponse()?.response else { return -2 }
+            return page.signals.count
+        }
+        #expect(page == 1000)
+        // Read: the pool is returned, the same request now succeeds.
+        try await waitUntil("the pool returned", timeout: 10) {
+            guard case .signals(let page) = try await offloaded({ try second.call(.getSignals(.init(max: 1000))) }) else { return false }
+            return page.signals.count == 1000
+        }
+        await fixture.stop()
+    }
+
     @Test("1,000 subscribers that never read plus one client pipelining 50,000 GetSignals: the sidecar process stays within the documented memory bound and keeps ingesting; oversized and parameter-flood requests leave RSS flat",
           .timeLimit(.minutes(4)))
     func hostileMemory() async throws {
