@@ -21,8 +21,8 @@ struct SocketMemoryTests {
     /// docs/RELIABILITY.md, "Memory bound of socket clients", with the defaults: the most one
     /// connection can hold, and the pool shared by replies beyond a connection's budget.
     static let maxRequestBytes = 16 << 10
-    static let perConnectionWorstBytes = 160 << 10
-    static let sharedOutputBytes = 16 << 20
+    static let perConnectionWorstBytes = 184 << 10
+    static let sharedOutputBytes = 8 << 20
     /// The pod's memory limit (k8s/sidecar/deployment.yaml).
     static let podLimitBytes = 256 << 20
 

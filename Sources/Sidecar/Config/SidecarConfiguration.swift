@@ -94,7 +94,7 @@ public struct SidecarConfiguration: Sendable {
         ("SIDECAR_MAX_REQUEST_BYTES", "16384", "Largest socket request frame accepted; larger ones get BAD_FRAME and close the connection"),
         ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame the sidecar sends (a reply, an event)"),
         ("SIDECAR_CLIENT_OUTPUT_BYTES", "32768", "Unsent bytes per socket connection; beyond it pushed events wait (then Gap) and a further request closes the connection"),
-        ("SIDECAR_CLIENT_QUEUE_EVENTS", "256", "Pushed events queued per socket client (at most SIDECAR_CLIENT_OUTPUT_BYTES of them); beyond it the oldest are dropped and a Gap is sent"),
+        ("SIDECAR_CLIENT_QUEUE_EVENTS", "256", "Pushed events queued per socket client (at most 2 x SIDECAR_CLIENT_OUTPUT_BYTES of them); beyond it the oldest are dropped and a Gap is sent"),
         ("SIDECAR_FRAME_TIMEOUT_SECONDS", "30", "A socket frame must arrive in full within this long of its first byte, else BAD_FRAME and close; 0 disables"),
         ("SIDECAR_MAX_CONNECTIONS", "1024", "Socket connections open at once; more get RESOURCE_EXHAUSTED and are closed"),
         ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "true", "Run orderbook_skew"),

@@ -20,7 +20,7 @@ struct SocketConnectionSettings: Sendable {
     /// Peers whose config writes are accepted.
     var configUIDs: Set<UInt32> = [getuid()]
     /// Shared by all connections: replies beyond a connection's budget.
-    var outputPool = SocketOutputPool(capacity: 16 << 20)
+    var outputPool = SocketOutputPool(capacity: 8 << 20)
     /// Parameters per ConfigCall; more get INVALID_ARGUMENT.
     var maxConfigParameters = 256
     var maxSubscriptions = 64
@@ -93,8 +93,9 @@ final class SocketConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // Queued events count against the same budget as unsent bytes: one bound per client.
-        let outbox = SocketOutbox(capacity: settings.queueEvents, maxBytes: settings.outputBytes, eventLoop: context.eventLoop,
+        // Queued events are bounded in bytes too (twice the output budget: room for a burst the
+        // event loop has not drained yet), so a never-reading client's queue has a fixed cost.
+        let outbox = SocketOutbox(capacity: settings.queueEvents, maxBytes: 2 * settings.outputBytes, eventLoop: context.eventLoop,
                                   stats: stats)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         outbox.setDrain { bound.value.drain() }

@@ -23,7 +23,7 @@ public struct SocketServerConfiguration: Sendable {
     /// connection is closed with RESOURCE_EXHAUSTED and events wait in the outbox.
     public var clientOutputBytes: Int
     /// Unsent bytes beyond their budgets that all connections together may hold (large replies).
-    public var sharedOutputBytes: Int = 16 << 20
+    public var sharedOutputBytes: Int = 8 << 20
     public var clientQueueEvents: Int
     /// A frame must arrive in full within this long of its first byte (nil: no limit).
     public var frameTimeout: Duration?
@@ -109,8 +109,8 @@ public final class SocketServer: Service, @unchecked Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: output / 4, high: output))
             .childChannelOption(.maxMessagesPerRead, value: 8)
-            // Reads of at most 16 KiB: the input held per connection is one partial request plus one read.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16 << 10))
+            // Reads of at most 8 KiB: the input held per connection is one partial request plus one read.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 8 << 10))
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = SocketConnectionHandler(settings: settings, calls: calls, hub: hub, logger: logger) {
