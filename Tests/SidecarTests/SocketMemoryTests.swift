@@ -16,6 +16,10 @@ struct SocketMemoryTests {
     static let pipelined = env["SOCKET_MEMORY_PIPELINED"].flatMap(Int.init) ?? 50_000
     static let hostileSeconds = env["SOCKET_MEMORY_SECONDS"].flatMap(Double.init) ?? 20
     static let feedRate = env["SOCKET_MEMORY_FEED_RATE"].flatMap(Int.init) ?? 2000
+    /// Depth events per symbol per subscriber at most every this many ms (0: every update). The
+    /// queues fill within seconds either way; throttled, the fan-out does not take both cores
+    /// from the suites `make test` runs beside this one.
+    static let depthIntervalMs = env["SOCKET_MEMORY_DEPTH_INTERVAL_MS"].flatMap(UInt32.init) ?? 20
     /// Ingestion during the attack must keep this share of the rate measured before it.
     static let rateTolerance = env["SOCKET_MEMORY_TOLERANCE"].flatMap(Double.init) ?? 0.15
     /// docs/RELIABILITY.md, "Memory bound of socket clients", with the defaults: the most one
@@ -181,7 +185,7 @@ struct SocketMemoryTests {
         let subscribers = try await offloaded { () -> [SocketTestClient] in
             var hello: [UInt8] = []
             for (id, request) in [(1, SocketRequest.hello(.init(clientName: "never-reads"))),
-                                  (2, .subscribe(.init(stream: .signals))), (3, .subscribe(.init(stream: .depth)))] {
+                                  (2, .subscribe(.init(stream: .signals))), (3, .subscribe(.init(stream: .depth, minIntervalMs: Self.depthIntervalMs)))] {
                 var body: [UInt8] = []
                 SocketCodec.encodeRequest(request, id: UInt64(id), into: &body)
                 SocketFraming.appendFrame(body, to: &hello)
