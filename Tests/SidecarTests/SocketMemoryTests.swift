@@ -98,39 +98,53 @@ struct SocketMemoryTests {
         await fixture.stop()
     }
 
-    @Test("a reply beyond a connection's budget takes the shared pool; with the pool in use another large reply gets RESOURCE_EXHAUSTED, the connection stays open, and the pool is returned once the first is read")
+    @Test("a reply beyond a connection's budget needs room in the shared pool: without it RESOURCE_EXHAUSTED and the connection stays open; the pool is returned once the reply is read")
     func sharedOutputPool() async throws {
-        let fixture = try await SocketFixture.started {
-            $0.clientOutputBytes = 32 << 10
-            $0.sharedOutputBytes = 400 << 10
+        // A full page is about 350 KB: 318 KB beyond a 32 KiB budget.
+        func fixture(pool: Int) async throws -> SocketFixture {
+            let fixture = try await SocketFixture.started {
+                $0.clientOutputBytes = 32 << 10
+                $0.sharedOutputBytes = pool
+            }
+            for i in 0..<1000 { fixture.emit(symbol: "BTCUSDT", eventTimeMs: 1_700_000_000_000 + Int64(i)) }
+            return fixture
         }
-        for i in 0..<2000 { fixture.emit(symbol: "BTCUSDT", eventTimeMs: 1_700_000_000_000 + Int64(i)) }
-        let first = try await fixture.client()
-        let second = try await fixture.client()
-        try await offloaded {
-            try first.hello()
-            try second.hello()
-            try first.send(.getSignals(.init(max: 1000)), id: 1)  // about 350 KB: 318 KB from the pool, not read yet
+        func page(_ client: SocketTestClient) throws -> SocketResponse { try client.call(.getSignals(.init(max: 1000))) }
+
+        let small = try await fixture(pool: 100 << 10)
+        let client = try await small.client()
+        let (refused, health) = try await offloaded { () -> (SocketResponse, SocketResponse) in
+            try client.hello()
+            return (try page(client), try client.call(.healthCheck))
         }
-        try await waitUntil("the first reply written", timeout: 10) { fixture.socketStats.requests(.getSignals).value == 1 }
-        let refused = try await offloaded { try second.call(.getSignals(.init(max: 1000)), id: 2) }
         guard case .error(let info) = refused, info.code == .resourceExhausted else {
-            Issue.record("expected RESOURCE_EXHAUSTED while the pool is in use, got \(refused)")
+            Issue.record("expected RESOURCE_EXHAUSTED with the pool too small, got \(refused)")
             return
         }
-        #expect(fixture.socketStats.outputPoolExhausted.value == 1)
-        let page = try await offloaded { () -> Int in
-            guard case .health = try second.call(.healthCheck) else { return -1 }  // still open
-            guard case .signals(let page)? = try first.readResponse()?.response else { return -2 }
-            return page.signals.count
+        #expect(info.details["reply_bytes"].flatMap(Int.init).map { $0 > 300_000 } == true)
+        guard case .health = health else {
+            Issue.record("the connection was not kept: \(health)")
+            return
         }
-        #expect(page == 1000)
-        // Read: the pool is returned, the same request now succeeds.
-        try await waitUntil("the pool returned", timeout: 10) {
-            guard case .signals(let page) = try await offloaded({ try second.call(.getSignals(.init(max: 1000))) }) else { return false }
-            return page.signals.count == 1000
+        #expect(small.socketStats.outputPoolExhausted.value == 1)
+        await small.stop()
+
+        // Room for one excess at a time: two connections, one after the other, both served,
+        // and again, so each read returns what its reply took.
+        let roomy = try await fixture(pool: 400 << 10)
+        let first = try await roomy.client()
+        let second = try await roomy.client()
+        let counts = try await offloaded { () -> [Int] in
+            try first.hello()
+            try second.hello()
+            return try [first, second, first, second].map { client in
+                guard case .signals(let p) = try page(client) else { return -1 }
+                return p.signals.count
+            }
         }
-        await fixture.stop()
+        #expect(counts == [1000, 1000, 1000, 1000])
+        #expect(roomy.socketStats.outputPoolExhausted.value == 0)
+        await roomy.stop()
     }
 
     @Test("1,000 subscribers that never read plus one client pipelining 50,000 GetSignals: the sidecar process stays within the documented memory bound and keeps ingesting; oversized and parameter-flood requests leave RSS flat",
