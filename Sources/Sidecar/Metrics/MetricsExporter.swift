@@ -14,6 +14,8 @@ public struct MetricsSources: Sendable {
     public var slowConsumerDrops: @Sendable () -> Int
     /// Wall-clock start of the runtime (ms since the epoch).
     public var startedAtMs: Int64
+    /// Config writes refused on the public HTTP listener; nil: not exported.
+    public var unauthorizedWrites: StatCounter?
 
     public init(stats: IngestStats, socketStats: SocketStats?, natsConnected: @escaping @Sendable () -> Bool,
                 natsCounters: @escaping @Sendable () -> NATSClientStats, slowConsumerDrops: @escaping @Sendable () -> Int,
@@ -233,6 +235,12 @@ public final class MetricsExporter: Sendable {
                 socket.eventsDropped.value
             }
             counter("realtime_socket_gaps_total", "Gap notices sent to socket clients") { socket.gaps.value }
+        }
+
+        // HTTP
+        if let refused = sources.unauthorizedWrites {
+            counter("realtime_http_unauthorized_total",
+                    "Config writes refused on the public HTTP listener (no or wrong bearer token)") { refused.value }
         }
 
         // Symbols
