@@ -82,7 +82,7 @@ public final class WriteAuthorization: Sendable {
         let log = state.withLock { $0.refusalLog.allow() }
         if log {
             logger.warning("config write refused on the public HTTP listener", metadata: [
-                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "reason": "\(decision)",
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))", "reason": "\(decision)",
                 "refused_total": "\(refused.value)",
             ])
         }
