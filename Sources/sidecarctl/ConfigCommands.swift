@@ -19,13 +19,15 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Read and change the running strategies' configuration (overrides, audit, rollback).",
         discussion: """
             Talks to the sidecar's HTTP API (--url, default $SIDECAR_HTTP_URL, else http://127.0.0.1:8080).
-            Writes (set, delete, rollback) need either the admin listener (ADMIN_HTTP_PORT, loopback,
-            e.g. --url http://127.0.0.1:8081 inside the pod) or the API token on the public port:
-            --token-file (or $SIDECAR_API_TOKEN_FILE) or --token (or $SIDECAR_API_TOKEN), sent as
+
+            Writes (set, delete, rollback) need either the admin listener (ADMIN_HTTP_PORT, loopback, \
+            e.g. --url http://127.0.0.1:8081 inside the pod) or the API token on the public port: \
+            --token-file (or $SIDECAR_API_TOKEN_FILE) or --token (or $SIDECAR_API_TOKEN), sent as \
             `Authorization: Bearer`; the token is never printed.
-            Exit codes: 0 ok, 64 usage, 65 validation failed, 66 unknown strategy or nothing to delete/restore,
-            69 sidecar or config store unavailable, 75 version conflict, 77 not authorized (401: no or
-            wrong token on the public port), 1 other.
+
+            Exit codes: 0 ok, 64 usage (also an unreadable token file), 65 validation failed, \
+            66 unknown strategy or nothing to delete/restore, 69 sidecar or config store unavailable, \
+            75 version conflict, 77 not authorized (401: no or wrong token on the public port), 1 other.
             """,
         subcommands: [List.self, Schema.self, Get.self, Set.self, Delete.self, Audit.self, Rollback.self])
 

@@ -186,6 +186,17 @@ import Testing
         }
     }
 
+    @Test func theAdminPortMustDifferFromThePublicOne() {
+        var configuration = SidecarConfiguration()
+        configuration.configStore = .memory
+        configuration.socketPath = nil
+        configuration.httpPort = 18_080
+        configuration.adminHTTPPort = 18_080
+        #expect(throws: ConfigurationError.self) {
+            _ = try SidecarRuntime(configuration: configuration, logger: Logger(label: "test"))
+        }
+    }
+
     @Test func theComparisonIsExactAndTheHeaderParsedStrictly() {
         let token = Array("abc".utf8)
         #expect(WriteAuthorization.constantTimeEquals(Array("abc".utf8), token))

@@ -45,7 +45,11 @@ public final class SidecarRuntime: @unchecked Sendable {
     public init(configuration: SidecarConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        // First: an unreadable SIDECAR_API_TOKEN_FILE stops the start before anything connects.
+        // First: listener and token mistakes stop the start before anything connects.
+        if let admin = configuration.adminHTTPPort, admin != 0, admin == configuration.httpPort {
+            throw ConfigurationError(variable: "ADMIN_HTTP_PORT", value: "\(admin)",
+                                     reason: "must differ from HTTP_PORT (writes without a token would be served on the public port)")
+        }
         writeAuthorization = try WriteAuthorization(token: configuration.apiToken, file: configuration.apiTokenFile,
                                                     logger: logger)
         let strategyIds = configuration.engine.enabledStrategyIds
