@@ -96,6 +96,13 @@ struct NATSSecurityTests {
         let sidecar = try await Self.consumeAndPublish(url: url, security: Self.security { $0.tlsCAFile = fx.path("ca.pem") })
         try await sidecar.stop()
 
+        var byIP = NATSClientOptions(url: "tls://127.0.0.1:\(server.port)", name: "by-ip")
+        byIP.security.tlsCAFile = fx.path("ca.pem")
+        // An IP-literal URL is checked against the certificate's IP SAN (see hostnameMismatch).
+        let ipClient = try NATSClient(options: byIP)
+        try await waitUntil("client by IP connected", timeout: 10) { ipClient.isConnected }
+        ipClient.close(drainTimeoutMs: 0)
+
         // A plain client is refused by the TLS-only server: the test server really requires TLS.
         let plain = try NATSClient(options: NATSClientOptions(url: "nats://localhost:\(server.port)", name: "plain"))
         try await Task.sleep(for: .milliseconds(500))
@@ -123,6 +130,10 @@ struct NATSSecurityTests {
         try await Self.expectRefused(url: "tls://localhost:\(server.port)",
                                      security: Self.security { $0.tlsCAFile = fx.path("ca.pem") },
                                      reasonContains: ["hostname mismatch"])
+        // An IP-literal URL is checked against the certificate's IP addresses.
+        try await Self.expectRefused(url: "tls://127.0.0.1:\(server.port)",
+                                     security: Self.security { $0.tlsCAFile = fx.path("ca.pem") },
+                                     reasonContains: ["IP address mismatch"])
     }
 
     @Test("mutual TLS: the client certificate is required and accepted; without it the server refuses")
@@ -216,6 +227,18 @@ struct NATSSecurityTests {
             #expect(error.description.contains(seedFile))
             #expect(error.description.contains("not an NKey seed"))
             #expect(!error.description.contains(garbage))
+        }
+
+        // A CA file that is not PEM stops the client at creation, naming the variable and the file.
+        let badCA = try fx.write("bad-ca.pem", garbage)
+        var tlsOptions = NATSClientOptions(url: "tls://localhost:\(server.port)", name: "bad-ca")
+        tlsOptions.security.tlsCAFile = badCA
+        do {
+            let client = try NATSClient(options: tlsOptions)
+            client.close(drainTimeoutMs: 0)
+            Issue.record("a malformed CA file was accepted")
+        } catch let error as NATSError {
+            #expect(error.description.contains("NATS_TLS_CA_FILE \(badCA)"), "\(error)")
         }
 
         // A creds file is read at connect: the sidecar stays up, not ready, with the reason.
