@@ -172,6 +172,35 @@ struct NATSSecurityTests {
                                      reasonContains: ["authorization violation"], secrets: [wrong, token])
     }
 
+    @Test("credentials revoked while connected: the reconnect is refused, /ready 503 with the reason, no crash; restored: ready again")
+    func revokedWhileConnected() async throws {
+        guard Self.skipReason() == nil else { return }
+        let fx = try NATSSecurityFixtures()
+        let token = "tok-\(UUID().uuidString)"
+        let config = try fx.serverConfig("token", "authorization { token: \"\(token)\" }\n")
+        let server = try NATSServerProcess(configFile: config)
+        let sidecar = try await RunningSidecar.start(natsURL: server.url) { $0.natsSecurity.token = SecretString(token) }
+        try await waitUntil("ready", timeout: 15) { try await sidecar.get("/ready").status == 200 }
+
+        server.stop()
+        _ = try fx.serverConfig("token", "authorization { token: \"rotated-\(UUID().uuidString)\" }\n")
+        try server.start()
+        var detail = ""
+        try await waitUntil("reconnect refused, reason in /ready", timeout: 15) {
+            let (status, body) = try await sidecar.getJSON("/ready")
+            detail = (((body["checks"] as? [String: Any])?["nats_connected"] as? [String: Any])?["detail"] as? String) ?? ""
+            return status == 503 && detail.lowercased().contains("authorization violation")
+        }
+        #expect(!detail.contains(token))
+        #expect(try await sidecar.get("/healthz").status == 200)
+
+        server.stop()
+        _ = try fx.serverConfig("token", "authorization { token: \"\(token)\" }\n")
+        try server.start()
+        try await waitUntil("ready again with the restored token", timeout: 20) { try await sidecar.get("/ready").status == 200 }
+        try await sidecar.stop()
+    }
+
     @Test("user/password: accepted; a wrong password is refused and never shown")
     func userPassword() async throws {
         guard Self.skipReason() == nil else { return }

@@ -223,7 +223,17 @@ public final class NATSClient: @unchecked Sendable {
     /// Why the client is not connected, while it is not: the last failed connect attempt
     /// (e.g. "Authorization Violation", a TLS verification error). Never holds a secret.
     public var connectFailure: String? {
-        isConnected ? nil : context.lastConnectFailure
+        guard gate.enter() else { return nil }
+        defer { gate.leave() }
+        guard let nc else { return context.lastConnectFailure }  // before the first connect
+        guard natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED else { return nil }
+        // After it: libnats' own reconnect records why the last attempt failed on the connection.
+        var text: UnsafePointer<CChar>? = nil
+        let status = natsConnection_GetLastError(nc, &text)
+        guard status != NATS_OK else { return nil }
+        let detail = text.map { String(cString: $0) } ?? ""
+        let statusText = NATSError.text(of: status)
+        return detail.isEmpty || detail == statusText ? statusText : "\(statusText): \(detail)"
     }
 
     public var isConnected: Bool {
