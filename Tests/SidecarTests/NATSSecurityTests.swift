@@ -239,6 +239,18 @@ struct NATSSecurityTests {
                                      reasonContains: ["authorization violation"], secrets: [user.seed, other.seed])
     }
 
+    @Test("JWT creds file (operator mode, user JWT + seed): accepted; consume and publish")
+    func credsFile() async throws {
+        guard Self.skipReason() == nil else { return }
+        let fx = try NATSSecurityFixtures()
+        let setUp = try fx.makeOperatorMode()
+        let server = try NATSServerProcess(jetStream: false, configFile: try fx.serverConfig("operator", setUp.serverConfig))
+        let sidecar = try await Self.consumeAndPublish(url: server.url, security: Self.security { $0.credsFile = setUp.credsFile })
+        try await sidecar.stop()
+        // Without credentials the operator-mode server refuses.
+        try await Self.expectRefused(url: server.url, security: NATSSecurity(), reasonContains: ["authorization violation"])
+    }
+
     @Test("a malformed NKey seed or creds file is a clear error naming the file, not its content")
     func malformedCredentialFiles() async throws {
         guard Self.skipReason() == nil else { return }

@@ -114,3 +114,79 @@ final class NATSSecurityFixtures: @unchecked Sendable {
         """
     }
 }
+
+/// An operator-mode (decentralised JWT) set-up made without `nsc`: operator, account and user
+/// NKeys from openssl, JWTs (nats-io/jwt v2 claims, `ed25519-nkey`) signed with `openssl pkeyutl`.
+extension NATSSecurityFixtures {
+    struct Identity {
+        let name: String
+        let publicKey: String
+        let seed: String
+    }
+
+    static let operatorPrefix: UInt8 = 14 << 3  // 'O'
+    static let accountPrefix: UInt8 = 0         // 'A'
+
+    func makeIdentity(_ name: String, prefix: UInt8) throws -> Identity {
+        try openssl(["genpkey", "-algorithm", "ed25519", "-out", "\(name).pem"])
+        let privateDER = try openssl(["pkey", "-in", "\(name).pem", "-outform", "DER"])
+        let publicDER = try openssl(["pkey", "-in", "\(name).pem", "-pubout", "-outform", "DER"])
+        let raw = Array(publicDER.suffix(32))
+        let body = [prefix] + raw
+        let crc = NATSNKey.crc16(body)
+        let publicKey = NATSNKey.base32Encode(body + [UInt8(crc & 0xFF), UInt8(crc >> 8)])
+        let seed = prefix == NATSNKey.userPrefix ? NATSNKey.encodeUserSeed(Array(privateDER.suffix(32))) : ""
+        return Identity(name: name, publicKey: publicKey, seed: seed)
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A JWT with `claims` (JSON object text without iss/sub/iat/jti) signed by `issuer`'s key.
+    func jwt(issuer: Identity, subject: String, name: String, nats: String) throws -> String {
+        let header = Self.base64URL(Data(#"{"typ":"JWT","alg":"ed25519-nkey"}"#.utf8))
+        let iat = Int(Date().timeIntervalSince1970)
+        let claims = #"{"jti":"\#(UUID().uuidString)","iat":\#(iat),"iss":"\#(issuer.publicKey)","name":"\#(name)","sub":"\#(subject)","nats":\#(nats)}"#
+        let signingInput = header + "." + Self.base64URL(Data(claims.utf8))
+        let inputFile = try write("\(name).jwt-input", signingInput)
+        let signature = try openssl(["pkeyutl", "-sign", "-inkey", "\(issuer.name).pem", "-rawin", "-in", inputFile])
+        return signingInput + "." + Self.base64URL(signature)
+    }
+
+    /// The server configuration body (operator, memory resolver with the account preloaded) and
+    /// the user's creds file.
+    func makeOperatorMode() throws -> (serverConfig: String, credsFile: String, user: Identity) {
+        let op = try makeIdentity("operator", prefix: Self.operatorPrefix)
+        let account = try makeIdentity("account", prefix: Self.accountPrefix)
+        let user = try makeIdentity("jwtuser", prefix: NATSNKey.userPrefix)
+        let operatorJWT = try jwt(issuer: op, subject: op.publicKey, name: "operator",
+                                  nats: #"{"type":"operator","version":2}"#)
+        let accountJWT = try jwt(issuer: op, subject: account.publicKey, name: "account", nats: """
+            {"limits":{"subs":-1,"data":-1,"payload":-1,"imports":-1,"exports":-1,"wildcards":true,"conn":-1,"leaf":-1},\
+            "default_permissions":{"pub":{},"sub":{}},"type":"account","version":2}
+            """)
+        let userJWT = try jwt(issuer: account, subject: user.publicKey, name: "jwtuser",
+                              nats: #"{"pub":{},"sub":{},"subs":-1,"data":-1,"payload":-1,"type":"user","version":2}"#)
+        let creds = """
+            -----BEGIN NATS USER JWT-----
+            \(userJWT)
+            ------END NATS USER JWT------
+
+            -----BEGIN USER NKEY SEED-----
+            \(user.seed)
+            ------END USER NKEY SEED------
+
+            """
+        let config = """
+            operator: \(operatorJWT)
+            resolver: MEMORY
+            resolver_preload: {
+              \(account.publicKey): \(accountJWT)
+            }
+
+            """
+        return (config, try write("jwtuser.creds", creds), user)
+    }
+}
