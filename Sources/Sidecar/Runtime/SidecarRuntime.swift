@@ -63,6 +63,7 @@ public final class SidecarRuntime: @unchecked Sendable {
         options.name = configuration.connectionName
         options.reconnectBufferBytes = configuration.reconnectBufferBytes
         options.pingIntervalMs = Int64(configuration.pingIntervalSeconds) * 1000
+        options.security = configuration.natsSecurity
         let connectionLogger = logger
         let connectionEvents = ConnectionEventCounts()
         client = try NATSClient(options: options) { event in
@@ -112,7 +113,10 @@ public final class SidecarRuntime: @unchecked Sendable {
         let client = self.client
         let stats = self.stats
         readiness = Readiness([
-            ReadinessCheck(name: "nats_connected") { client.isConnected ? .ok("connected") : .failed("not connected to NATS") },
+            ReadinessCheck(name: "nats_connected") {
+                client.isConnected ? .ok("connected")
+                    : .failed(client.connectFailure.map { "not connected to NATS: \($0)" } ?? "not connected to NATS")
+            },
             ReadinessCheck(name: "nats_subscribed") {
                 ingest.isSubscribed ? .ok("subscribed to \(configuration.consumerSubjects.map(\.subject).joined(separator: ","))")
                     : .failed("not subscribed")
