@@ -10,7 +10,8 @@ demo: deps
 
 ## Install what is missing, build, and run every test (Swift, then the Python client's against the built sidecar,
 ## then the Kubernetes manifests, Dockerfile and dashboard against the built binaries, then schemathesis
-## against the built sidecar's /openapi.json (API_FUZZ_MAX_EXAMPLES=20 per operation), then a
+## against the built sidecar's /openapi.json (API_FUZZ_MAX_EXAMPLES=20 per operation), then the books' and the
+## secret-leak tests against the built binaries (tests/book-integrity, tests/security), then a
 ## bounded libFuzzer run on the parser and engine: FUZZ_TEST_SECONDS, default 60).
 FUZZ_TEST_SECONDS ?= 60
 # No test may reach Binance: sidecars started by the tests inherit these (a test that needs
@@ -24,6 +25,7 @@ test: deps
 	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest k8s/tests
 	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest -p no:cacheprovider tests/http-api
 	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest -p no:cacheprovider tests/book-integrity
+	SIDECAR_BIN_DIR="$$($(SWIFT) build --show-bin-path)" .venv-python/bin/python -m pytest -p no:cacheprovider tests/security
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_RUNS=-1 scripts/fuzz
 
 ## The book tests alone (docs/BOOKS.md; part of `make test`): every replay relabelled as the upstream does, through

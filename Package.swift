@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         // REST depth snapshots over HTTPS (host names resolved, TLS by swift-nio-ssl: no shared library).
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Ed25519: the public key of a NATS NKey seed (already resolved through async-http-client).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, each wrapped once in Sidecar.
@@ -49,6 +51,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

@@ -312,7 +312,7 @@ struct BenchCommand: ParsableCommand {
     {
         let port = try BenchNet.freePort()
         // Each sidecar gets its own socket file in the work folder (the default path is the pod's).
-        var environment = ["NATS_URL": natsURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(port)", "LOG_LEVEL": "warning",
+        var environment = ["NATS_URL": natsURL, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "\(port)", "ADMIN_HTTP_PORT": "0", "LOG_LEVEL": "warning",
                            "SIDECAR_SOCKET_PATH": work.appendingPathComponent("\(name).sock").path,
                            "CONFIG_STORE": "memory"]
         for (k, v) in extra { environment[k] = v }

@@ -19,8 +19,15 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Read and change the running strategies' configuration (overrides, audit, rollback).",
         discussion: """
             Talks to the sidecar's HTTP API (--url, default $SIDECAR_HTTP_URL, else http://127.0.0.1:8080).
-            Exit codes: 0 ok, 64 usage, 65 validation failed, 66 unknown strategy or nothing to delete/restore,
-            69 sidecar or config store unavailable, 75 version conflict, 1 other.
+
+            Writes (set, delete, rollback) need either the admin listener (ADMIN_HTTP_PORT, loopback, \
+            e.g. --url http://127.0.0.1:8081 inside the pod) or the API token on the public port: \
+            --token-file (or $SIDECAR_API_TOKEN_FILE) or --token (or $SIDECAR_API_TOKEN), sent as \
+            `Authorization: Bearer`; the token is never printed.
+
+            Exit codes: 0 ok, 64 usage (also an unreadable token file), 65 validation failed, \
+            66 unknown strategy or nothing to delete/restore, 69 sidecar or config store unavailable, \
+            75 version conflict, 77 not authorized (401: no or wrong token on the public port), 1 other.
             """,
         subcommands: [List.self, Schema.self, Get.self, Set.self, Delete.self, Audit.self, Rollback.self])
 
@@ -32,6 +39,38 @@ struct ConfigCommand: ParsableCommand {
         @Flag(help: "Print the API's JSON data, for scripts.")
         var json = false
 
+        @Option(help: ArgumentHelp("API token for writes on the public port (default: $SIDECAR_API_TOKEN); prefer --token-file.",
+                                   valueName: "token"))
+        var token: String?
+
+        @Option(help: ArgumentHelp("File holding the API token, e.g. the mounted Secret (default: $SIDECAR_API_TOKEN_FILE).",
+                                   valueName: "path"))
+        var tokenFile: String?
+
+        /// The bearer token to send, if any: --token-file, --token, then the environment's file
+        /// and value. A named file that cannot be read is a usage error naming the file only.
+        func bearerToken() throws -> String? {
+            let env = ProcessInfo.processInfo.environment
+            let file = tokenFile ?? (token == nil ? env["SIDECAR_API_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 } : nil)
+            let value: String?
+            if let file {
+                do {
+                    value = try SecretString.fromFile(file, variable: tokenFile == nil ? "SIDECAR_API_TOKEN_FILE" : "--token-file").value
+                } catch {
+                    CtlOutput.warn("sidecarctl: \(error)")
+                    throw ExitCodes.usage
+                }
+            } else {
+                value = token ?? env["SIDECAR_API_TOKEN"]
+            }
+            guard let value, !value.isEmpty else { return nil }
+            guard !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                CtlOutput.warn("sidecarctl: the API token holds a line break")
+                throw ExitCodes.usage
+            }
+            return value
+        }
+
         var base: String {
             let value = url ?? ProcessInfo.processInfo.environment["SIDECAR_HTTP_URL"] ?? "http://127.0.0.1:8080"
             return value.hasSuffix("/") ? String(value.dropLast()) : value
@@ -41,8 +80,9 @@ struct ConfigCommand: ParsableCommand {
         /// the code that matches the failure.
         func call(_ method: String, _ path: String, body: APIJSON? = nil) throws -> (data: APIJSON, metadata: APIJSON) {
             let response: SimpleHTTPClient.Response
+            let headers = try bearerToken().map { [("Authorization", "Bearer \($0)")] } ?? []
             do {
-                response = try SimpleHTTPClient.request(method, base + path, body: body?.bytes, timeoutSeconds: 10)
+                response = try SimpleHTTPClient.request(method, base + path, body: body?.bytes, headers: headers, timeoutSeconds: 10)
             } catch {
                 CtlOutput.warn("sidecarctl: cannot reach the sidecar at \(base): \(error)")
                 throw ExitCodes.unavailable
@@ -61,6 +101,11 @@ struct ConfigCommand: ParsableCommand {
                 CtlOutput.warn("  \(issue["field"]?.stringValue ?? "?"): \(issue["message"]?.stringValue ?? "") [\(issue["code"]?.stringValue ?? "")]")
             }
             switch response.status {
+            case 401:
+                CtlOutput.warn(headers.isEmpty
+                    ? "sidecarctl: not authorized: writes on this port need the API token (--token-file, --token, $SIDECAR_API_TOKEN[_FILE]) or the admin listener's URL"
+                    : "sidecarctl: not authorized: the sidecar refused the API token given")
+                throw ExitCodes.permissionDenied
             case 404: throw ExitCodes.notFound
             case 422: throw ExitCodes.invalidArgument
             case 409: throw ExitCodes.conflict

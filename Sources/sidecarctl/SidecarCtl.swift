@@ -67,6 +67,8 @@ func connectForTool(url: String) throws -> NATSClient {
     options.url = url
     options.name = "sidecarctl"
     options.reconnectBufferBytes = 64 << 20
+    // The sidecar's TLS and credential variables, so the tools reach a secured NATS too.
+    options.security = try NATSSecurity(environment: ProcessInfo.processInfo.environment)
     let client = try NATSClient(options: options)
     // Tools fail fast instead of buffering into the void when NATS is not there.
     let deadline = Date().addingTimeInterval(5)

@@ -12,7 +12,7 @@ import Testing
     @Test func endpointsStatusCodesAndEnvelope() async throws {
         let sidecar = try await RunningSidecar.start(natsURL: Self.unreachableNATS)
         defer { Task { try? await sidecar.stop() } }
-        let http = HTTPJSON(port: sidecar.httpPort)
+        let http = HTTPJSON(port: try #require(sidecar.adminPort))
 
         let list = try await http.call("GET", "/api/v1/strategies")
         #expect(list.status == 200)
@@ -146,7 +146,7 @@ import Testing
     @Test func openAPIDocumentMatchesTheRoutes() async throws {
         let sidecar = try await RunningSidecar.start(natsURL: Self.unreachableNATS)
         defer { Task { try? await sidecar.stop() } }
-        let http = HTTPJSON(port: sidecar.httpPort)
+        let http = HTTPJSON(port: try #require(sidecar.adminPort))
         let doc = try await http.call("GET", "/openapi.json")
         #expect(doc.status == 200)
         #expect(doc.json["openapi"]?.stringValue?.hasPrefix("3.") == true)
@@ -187,7 +187,7 @@ import Testing
             $0.minSignalConfidence = 0
         }
         defer { Task { try? await sidecar.stop() } }
-        let http = HTTPJSON(port: sidecar.httpPort)
+        let http = HTTPJSON(port: try #require(sidecar.adminPort))
         // Effectively off: thresholds no real book reaches, one signal a day per symbol at most.
         let quiet = try await http.call("POST", "/api/v1/strategies/orderbook_skew/config",
             #"{"parameters":{"buy_threshold":10,"sell_threshold":0.1,"cooldown_seconds":86400},"changed_by":"test"}"#)
@@ -236,7 +236,7 @@ import Testing
             $0.configRetrySeconds = 0.3
         }
         defer { Task { try? await sidecar.stop() } }
-        let http = HTTPJSON(port: sidecar.httpPort)
+        let http = HTTPJSON(port: try #require(sidecar.adminPort))
         try await waitUntil("config degraded", timeout: 10) {
             try await http.call("GET", "/ready").json[path: "checks.config.detail"]?.stringValue?.hasPrefix("degraded") == true
         }

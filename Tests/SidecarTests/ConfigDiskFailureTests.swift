@@ -46,7 +46,7 @@ import Testing
             value += 1
             let reason = expectOK ? "ok-\(value)" : "refused-\(value)"
             let body = #"{"parameters":{"min_total_volume":\#(value)},"changed_by":"disk-test","reason":"\#(reason)"}"#
-            let r = try await sidecar.http.call("POST", "/api/v1/strategies/orderbook_skew/config/\(symbol)", body)
+            let r = try await sidecar.admin.call("POST", "/api/v1/strategies/orderbook_skew/config/\(symbol)", body)
             if r.status == 200, let version = r.json[path: "data.stored_version"]?.int64Value {
                 acknowledged.append(Write(symbol: symbol, value: value, version: version))
             } else {

@@ -28,7 +28,7 @@ import Testing
         while total < Self.durabilityWrites {
             let sidecar = try SidecarProcess(environment: env)
             try await sidecar.waitUntilConfigReady()
-            let http = sidecar.http
+            let http = sidecar.admin
             let killer = Task.detached {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
                 sidecar.kill9()
@@ -90,7 +90,7 @@ import Testing
         try await b.waitUntilConfigReady()
 
         // A write through A is applied by B within a second.
-        let write = try await a.http.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
+        let write = try await a.admin.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
                                           #"{"parameters":{"top_levels":11},"changed_by":"alice","reason":"via A"}"#)
         #expect(write.status == 200, "\(write.json)")
         let written = Date()
@@ -106,9 +106,9 @@ import Testing
         for round in 0..<3 {
             let current = try #require(try await a.http.call("GET", "/api/v1/strategies/orderbook_skew/config/BTCUSDT")
                 .json[path: "data.stored_version"]?.int64Value)
-            async let ra = a.http.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
+            async let ra = a.admin.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
                                        #"{"parameters":{"top_levels":\#(12 + round)},"changed_by":"a","expected_version":\#(current)}"#)
-            async let rb = b.http.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
+            async let rb = b.admin.call("POST", "/api/v1/strategies/orderbook_skew/config/BTCUSDT",
                                        #"{"parameters":{"top_levels":\#(15 + round)},"changed_by":"b","expected_version":\#(current)}"#)
             let statuses = try await [ra.status, rb.status].sorted()
             #expect(statuses == [200, 409], "round \(round): \(statuses)")
@@ -127,7 +127,7 @@ import Testing
         #expect(writers.isSubset(of: ["alice", "a", "b"]), "\(writers)")
 
         // A delete through B reaches A.
-        #expect(try await b.http.call("DELETE", "/api/v1/strategies/orderbook_skew/config/BTCUSDT?changed_by=ops").status == 200)
+        #expect(try await b.admin.call("DELETE", "/api/v1/strategies/orderbook_skew/config/BTCUSDT?changed_by=ops").status == 200)
         try await waitUntil("A applies B's delete", timeout: 5) {
             try await a.http.call("GET", "/api/v1/strategies/orderbook_skew/config/BTCUSDT")
                 .json[path: "data.is_override"] == .bool(false)

@@ -7,7 +7,7 @@ import Testing
     @Test func configCommands() async throws {
         let sidecar = try await RunningSidecar.start(natsURL: "nats://127.0.0.1:1")
         defer { Task { try? await sidecar.stop() } }
-        let url = "http://127.0.0.1:\(sidecar.httpPort)"
+        let url = "http://127.0.0.1:\(try #require(sidecar.adminPort))"
         func ctl(_ args: String...) async throws -> CtlResult {
             try await sidecarctl(["config"] + args + ["--url", url])
         }

@@ -10,7 +10,7 @@ import Testing
         let sidecar = try await RunningSidecar.start(natsURL: "nats://127.0.0.1:1")
         defer { Task { try? await sidecar.stop() } }
         let path = try #require(sidecar.socketPath)
-        let http = HTTPJSON(port: sidecar.httpPort)
+        let http = HTTPJSON(port: try #require(sidecar.adminPort))
 
         try await offloaded {
             let client = try SocketClient(path: path)

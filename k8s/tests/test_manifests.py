@@ -186,7 +186,7 @@ def running_sidecar(bin_dir, base_docs):
         environment.update({
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port), "NATS_URL": f"nats://127.0.0.1:{free_port()}",
             "SIDECAR_SOCKET_PATH": f"{tmp}/sidecar.sock", "SIDECAR_ALLOWED_UIDS": "", "CONFIG_STORE": "memory",
-            "LOG_FORMAT": "text", "SIDECAR_API_TOKEN_FILE": f"{tmp}/api-token",
+            "LOG_FORMAT": "text", "SIDECAR_API_TOKEN_FILE": f"{tmp}/api-token", "ADMIN_HTTP_PORT": str(free_port()),
         })
         Path(tmp, "api-token").write_text("manifest-test-token\n")
         log = open(Path(tmp) / "sidecar.log", "w+")

@@ -330,7 +330,7 @@ class Sidecar:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("NATS_", "SIDECAR_", "HTTP_", "CONFIG_", "DEPTH_", "BOOK_", "SYMBOL_"))}
-        env.update(NATS_URL=nats_url, HTTP_PORT=str(self.port), HTTP_HOST="127.0.0.1",
+        env.update(NATS_URL=nats_url, HTTP_PORT=str(self.port), HTTP_HOST="127.0.0.1", ADMIN_HTTP_PORT="0",
                    SIDECAR_SOCKET_PATH=str(work / "s.sock"), CONFIG_STORE="memory",
                    DEPTH_SNAPSHOT_URL_SPOT=f"http://127.0.0.1:{snapshot_port}/api/v3/depth",
                    DEPTH_SNAPSHOT_URL_USDM=f"http://127.0.0.1:{snapshot_port}/fapi/v1/depth",

@@ -5,6 +5,10 @@ documented 503s (not ready, store unavailable) cannot happen, and any 5xx is a f
 schemathesis runs every operation with every check (`--checks all`). Bounded in `make test`
 (API_FUZZ_MAX_EXAMPLES, default 20 per operation); `make api-fuzz` runs the full size.
 Every finding of the first run is a regression test below (docs/RELIABILITY.md lists them).
+
+Writes on the public port need the bearer token (SIDECAR_API_TOKEN): schemathesis sends it with
+every request, so the writes are exercised, and its `ignored_auth` check replays them without it
+(expecting 401); test_every_write_without_the_token_is_401 checks each write operation directly.
 """
 import json
 import os
@@ -17,6 +21,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import secrets
 
 import pytest
 
@@ -44,10 +50,16 @@ def nats_server_path():
     pytest.fail("nats-server not found (scripts/install-deps installs it)")
 
 
-def http(method, url, body=None):
+# The fuzzed sidecar's API token: helpers below send it on writes unless told not to.
+TOKEN = "fuzz-" + secrets.token_hex(16)
+
+
+def http(method, url, body=None, token=TOKEN):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    if token and method not in ("GET", "HEAD"):
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, dict(r.headers), r.read()
@@ -61,11 +73,12 @@ def sidecar():
     if not binary.exists():
         pytest.fail(f"{binary} missing: run `swift build`")
     work = Path(tempfile.mkdtemp(prefix="api-fuzz-"))
-    nats_port, http_port = free_port(), free_port()
+    nats_port, http_port, admin_port = free_port(), free_port(), free_port()
     nats = subprocess.Popen([nats_server_path(), "-a", "127.0.0.1", "-p", str(nats_port)],
                             stdout=open(work / "nats.log", "w"), stderr=subprocess.STDOUT)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "SIDECAR_", "HTTP_", "CONFIG_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "SIDECAR_", "HTTP_", "CONFIG_", "ADMIN_"))}
     env.update(NATS_URL=f"nats://127.0.0.1:{nats_port}", HTTP_HOST="127.0.0.1", HTTP_PORT=str(http_port),
+               ADMIN_HTTP_HOST="127.0.0.1", ADMIN_HTTP_PORT=str(admin_port), SIDECAR_API_TOKEN=TOKEN,
                SIDECAR_SOCKET_PATH="", CONFIG_STORE="memory", LOG_LEVEL="warning", HEARTBEAT_ENABLED="false")
     log = open(work / "sidecar.log", "w")
     proc = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -82,6 +95,7 @@ def sidecar():
         proc.kill()
         nats.kill()
         pytest.fail("sidecar not ready within 60 s: " + (work / "sidecar.log").read_text()[-2000:])
+    proc.admin_base = f"http://127.0.0.1:{admin_port}"
     yield base, proc, work
     if proc.poll() is not None:
         print("sidecar log tail:\n" + (work / "sidecar.log").read_text()[-3000:])
@@ -103,21 +117,62 @@ def test_schemathesis_every_operation_every_check(sidecar):
     schemathesis = Path(sys.executable).parent / "schemathesis"
     cmd = [str(schemathesis), "run", base + "/openapi.json", "--checks", "all", "--max-examples", str(examples),
            "--workers", "1", "--no-color", "--request-timeout", "10", "--suppress-health-check", "all",
-           "--generation-database", "none", "--report", "junit", "--report-dir", str(work / "report")]
+           "--generation-database", "none", "--report", "junit", "--report-dir", str(work / "report"),
+           "--header", f"Authorization: Bearer {TOKEN}"]
     if seed:
         cmd += ["--seed", seed]
     started = time.time()
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=work, timeout=1800)
     out = run.stdout + run.stderr
-    print(out[-6000:])
+    print(out[-6000:].replace(TOKEN, "<token>"))
     print(f"schemathesis: {examples} examples per operation, {time.time() - started:.0f} s")
     assert proc.poll() is None, "the sidecar died during the fuzzing"
     assert http("GET", base + "/ready")[0] == 200, "the sidecar is no longer ready after the fuzzing"
-    assert run.returncode == 0, "schemathesis found failures:\n" + out[-20000:]
+    assert run.returncode == 0, "schemathesis found failures:\n" + out[-20000:].replace(TOKEN, "<token>")
     selected = next((line.split(":")[1].strip() for line in out.splitlines() if "Selected:" in line), "")
     tested = next((line.split(":")[1].strip() for line in out.splitlines() if "Tested:" in line), "")
     done, _, total = selected.partition("/")
     assert done == total == tested and int(tested) >= 24, f"selected {selected}, tested {tested}"
+
+
+def _write_operations(doc):
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method.upper() != "GET":
+                yield path, method.upper(), op
+
+
+def test_every_write_without_the_token_is_401(sidecar):
+    """Each write operation of the document declares the bearer scheme and a 401; on the public
+    port it answers 401 without the token and with a wrong one, and changes nothing; the admin
+    listener takes it without a token; reads need none."""
+    base, proc, _ = sidecar
+    doc = json.loads(http("GET", base + "/openapi.json")[2])
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]}
+    config_path = "/api/v1/strategies/orderbook_skew/config"
+    before = json.loads(http("GET", base + config_path)[2])["data"]
+    audit_before = json.loads(http("GET", base + "/api/v1/strategies/orderbook_skew/audit")[2])["data"]
+    writes = list(_write_operations(doc))
+    assert len(writes) >= 8
+    body = {"parameters": {"top_levels": 3}, "changed_by": "fuzz", "strategy_id": "orderbook_skew"}
+    for path, method, op in writes:
+        assert op.get("security") == [{"bearerAuth": []}], (method, path)
+        assert "401" in op["responses"], (method, path)
+        url = _url(base, path, {"changed_by": "fuzz"})
+        for token in (None, "wrong-" + TOKEN):
+            status, headers, answer = http(method, url, body if method == "POST" else None, token=token)
+            assert status == 401, (method, path, status, answer)
+            assert headers.get("WWW-Authenticate") == 'Bearer realm="realtime-sidecar"', headers
+            assert json.loads(answer)["error"]["code"] == "UNAUTHORIZED"
+    assert json.loads(http("GET", base + config_path)[2])["data"] == before
+    assert json.loads(http("GET", base + "/api/v1/strategies/orderbook_skew/audit")[2])["data"] == audit_before
+    status, _, answer = http("POST", proc.admin_base + "/api/v1/config/validate",
+                             {"strategy_id": "orderbook_skew", "parameters": {"top_levels": 3}}, token=None)
+    assert status == 200, answer
+    metrics = http("GET", base + "/metrics")[2].decode()
+    refused = [line for line in metrics.splitlines() if line.startswith("realtime_http_unauthorized_total ")]
+    assert refused and float(refused[0].split()[1]) >= 2 * len(writes), refused
 
 
 # ---- Regression tests: one per finding of the first run (docs/RELIABILITY.md) ----

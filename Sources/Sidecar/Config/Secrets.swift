@@ -58,7 +58,9 @@ public struct NATSSecurity: Sendable, Equatable {
 
     public var tlsEnabled: Bool { tlsCAFile != nil || tlsCertFile != nil || tlsKeyFile != nil }
 
-    init(environment: [String: String]) throws(ConfigurationError) {
+    /// The `NATS_TLS_*`, `NATS_CREDS_FILE`, `NATS_NKEY_SEED_FILE`, `NATS_TOKEN(_FILE)`, `NATS_USER`
+    /// and `NATS_PASSWORD(_FILE)` variables, checked; the sidecar and sidecarctl read the same ones.
+    public init(environment: [String: String]) throws(ConfigurationError) {
         let env = EnvironmentReader(environment: environment)
         tlsCAFile = env.nonEmpty("NATS_TLS_CA_FILE")
         tlsCertFile = env.nonEmpty("NATS_TLS_CERT_FILE")

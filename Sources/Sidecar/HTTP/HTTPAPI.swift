@@ -46,14 +46,15 @@ public struct HTTPAPIContext: Sendable {
 }
 
 enum HTTPAPI {
-    static func router(_ api: HTTPAPIContext) -> Router<BasicRequestContext> {
-        let table = routes(api)
+    /// `writeGuard`: the public listener's; nil on the admin listener, which takes writes as they come.
+    static func router(_ api: HTTPAPIContext, writeGuard: WriteAuthorization? = nil) -> Router<BasicRequestContext> {
+        let table = routes(api, writeGuard: writeGuard)
         table.router.add(middleware: MethodNotAllowedMiddleware(routes: table.routes))
         return table.router
     }
 
-    static func routes(_ api: HTTPAPIContext) -> RouteTable {
-        let router = RouteTable()
+    static func routes(_ api: HTTPAPIContext, writeGuard: WriteAuthorization? = nil) -> RouteTable {
+        let router = RouteTable(writeGuard: writeGuard)
         router.get("/healthz") { _, _ in
             let live = api.evaluateLiveness()
             var fields: [(String, JSONValue)] = [("status", .string(live.ok ? "healthy" : "unhealthy"))]

@@ -165,7 +165,14 @@ enum OpenAPIDocument {
                     ("content", .object([("application/json", .object([("schema", body)]))])),
                 ])))
             }
-            operation.append(("responses", .object(op.responses.map { code, description, schema in
+            // Every POST and DELETE is a write: on the public listener it needs the bearer token.
+            var responses = op.responses
+            if op.method != "GET" {
+                operation.append(("security", .array([.object([("bearerAuth", .array([]))])])))
+                responses.append(("401", "No or wrong bearer token (writes on HTTP_PORT need SIDECAR_API_TOKEN; the admin listener needs none)",
+                                  ref("Envelope")))
+            }
+            operation.append(("responses", .object(responses.map { code, description, schema in
                 (code, .object([("description", .string(description)),
                                 ("content", .object([(op.contentType, .object([("schema", schema)]))]))]))
             })))
@@ -177,7 +184,13 @@ enum OpenAPIDocument {
             ("info", .object([("title", .string("realtime-sidecar")), ("version", .string(SidecarRuntime.version)),
                               ("description", .string("Depth metrics, stats, health and runtime strategy configuration"))])),
             ("paths", .object(paths.map { ($0.0, .object($0.1)) })),
-            ("components", .object([("schemas", .object([("Envelope", envelope)]))])),
+            ("components", .object([
+                ("schemas", .object([("Envelope", envelope)])),
+                ("securitySchemes", .object([("bearerAuth", .object([
+                    ("type", .string("http")), ("scheme", .string("bearer")),
+                    ("description", .string("SIDECAR_API_TOKEN, for writes on HTTP_PORT. The admin listener (ADMIN_HTTP_HOST:ADMIN_HTTP_PORT, loopback) serves the same API and takes writes without it.")),
+                ]))])),
+            ])),
         ])
     }
 

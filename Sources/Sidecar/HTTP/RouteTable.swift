@@ -1,16 +1,28 @@
 import Hummingbird
 
 /// Registers HTTP routes and remembers them, so `/` and the OpenAPI test can list exactly what
-/// is served.
+/// is served. With a `writeGuard` (the public listener), every POST and DELETE asks it first.
 final class RouteTable: @unchecked Sendable {
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     let router = Router()
+    let writeGuard: WriteAuthorization?
     private(set) var routes: [(method: String, path: String)] = []
 
+    init(writeGuard: WriteAuthorization? = nil) { self.writeGuard = writeGuard }
+
     func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
-    func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
-    func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, handler) }
+    func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, guarded(handler)) }
+    func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, guarded(handler)) }
+
+    /// Refused before the handler runs, so a refused write reads no body and changes nothing.
+    private func guarded(_ handler: @escaping Handler) -> Handler {
+        guard let writeGuard else { return handler }
+        return { request, context in
+            if let refusal = writeGuard.refusal(request) { return refusal }
+            return try await handler(request, context)
+        }
+    }
 
     private func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
         router.on(RouterPath(path), method: method, use: handler)

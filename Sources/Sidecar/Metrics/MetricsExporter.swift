@@ -14,6 +14,8 @@ public struct MetricsSources: Sendable {
     public var slowConsumerDrops: @Sendable () -> Int
     /// Wall-clock start of the runtime (ms since the epoch).
     public var startedAtMs: Int64
+    /// Config writes refused on the public HTTP listener; nil: not exported.
+    public var unauthorizedWrites: StatCounter?
 
     public init(stats: IngestStats, socketStats: SocketStats?, natsConnected: @escaping @Sendable () -> Bool,
                 natsCounters: @escaping @Sendable () -> NATSClientStats, slowConsumerDrops: @escaping @Sendable () -> Int,
@@ -238,6 +240,12 @@ public final class MetricsExporter: Sendable {
                         "Socket refusals: peer UID, config write, connection limit, oversized request, output budget",
                         [("reason", reason)]) { refused.value }
             }
+        }
+
+        // HTTP
+        if let refused = sources.unauthorizedWrites {
+            counter("realtime_http_unauthorized_total",
+                    "Config writes refused on the public HTTP listener (no or wrong bearer token)") { refused.value }
         }
 
         // Symbols

@@ -152,6 +152,20 @@ final class ConnectionContext: @unchecked Sendable {
     }
 
     func emit(_ event: NATSConnectionEvent) { onEvent?(event) }
+
+    private let connectFailure = Mutex<String?>(nil)
+    var lastConnectFailure: String? { connectFailure.withLock { $0 } }
+
+    /// Records a failed connect attempt; true when its text differs from the previous one, so a
+    /// retry loop logs a changed reason once instead of every second.
+    @discardableResult
+    func recordConnectFailure(_ error: NATSError) -> Bool {
+        let text = error.summary
+        return connectFailure.withLock { last in
+            defer { last = text }
+            return last != text
+        }
+    }
 }
 
 // MARK: - Subscription context

@@ -25,6 +25,8 @@ public struct NATSClientOptions: Sendable {
     public var pingIntervalMs: Int64
     /// Unanswered PINGs before the connection is considered stale (`natsOptions_SetMaxPingsOut`).
     public var maxPingsOut: Int
+    /// TLS material and credentials (`NATSClient+Security.swift`); secrets go to libnats only.
+    public var security = NATSSecurity()
 
     public init(url: String = "nats://127.0.0.1:4222",
                 name: String = "realtime-sidecar",
@@ -192,7 +194,8 @@ public final class NATSClient: @unchecked Sendable {
             context.connects.add(1, ordering: .relaxed)
             context.emit(.connected)
         case .failure(let error):
-            context.emit(.error("first connect to \(NATSURLRedaction.redacted(options.url)) failed (\(error.statusText)); "
+            context.recordConnectFailure(error)
+            context.emit(.error("first connect to \(NATSURLRedaction.redacted(options.url)) failed (\(error.summary)); "
                                 + "retrying in the background"))
             startConnector()
         }
@@ -211,9 +214,26 @@ public final class NATSClient: @unchecked Sendable {
         }
         defer { gate.leave() }
         guard let nc else {
-            throw NATSError.invalid(NATS_NOT_YET_CONNECTED, operation: operation, detail: "not connected to \(options.url) yet")
+            throw NATSError.invalid(NATS_NOT_YET_CONNECTED, operation: operation,
+                                    detail: "not connected to \(NATSURLRedaction.redacted(options.url)) yet")
         }
         return try body(nc)
+    }
+
+    /// Why the client is not connected, while it is not: the last failed connect attempt
+    /// (e.g. "Authorization Violation", a TLS verification error). Never holds a secret.
+    public var connectFailure: String? {
+        guard gate.enter() else { return nil }
+        defer { gate.leave() }
+        guard let nc else { return context.lastConnectFailure }  // before the first connect
+        guard natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED else { return nil }
+        // After it: libnats' own reconnect records why the last attempt failed on the connection.
+        var text: UnsafePointer<CChar>? = nil
+        let status = natsConnection_GetLastError(nc, &text)
+        guard status != NATS_OK else { return nil }
+        let detail = text.map { String(cString: $0) } ?? ""
+        let statusText = NATSError.text(of: status)
+        return detail.isEmpty || detail == statusText ? statusText : "\(statusText): \(detail)"
     }
 
     public var isConnected: Bool {
@@ -252,7 +272,9 @@ public final class NATSClient: @unchecked Sendable {
         guard status == NATS_OK, let conn = connOut else {
             // A failed natsConnection_Connect releases its half-built connection without posting
             // any callback, so libnats never used the +1.
-            let error = NATSError(status: status == NATS_OK ? NATS_ERR : status, operation: "connect to \(options.url)")
+            let error = Self.explained(NATSError(status: status == NATS_OK ? NATS_ERR : status,
+                                                 operation: "connect to \(NATSURLRedaction.redacted(options.url))"),
+                                       options)
             retained.release()
             if error.kind == .invalidArgument { throw error }
             return .failure(error)
@@ -277,7 +299,19 @@ public final class NATSClient: @unchecked Sendable {
                                                            capMs: options.maxReconnectWaitMs,
                                                            jitterMs: options.reconnectJitterMs)
                 if stop.wait(until: Date().addingTimeInterval(Double(delayMs) / 1000)) { return }
-                guard case .success(let conn)? = try? Self.connectOnce(options, context) else { continue }
+                let conn: OpaquePointer
+                do {
+                    switch try Self.connectOnce(options, context) {
+                    case .success(let c): conn = c
+                    case .failure(let error):
+                        if context.recordConnectFailure(error) {
+                            context.emit(.error("connect to \(NATSURLRedaction.redacted(options.url)) failed (\(error.summary)); retrying"))
+                        }
+                        continue
+                    }
+                } catch {
+                    continue
+                }
                 if self?.install(conn) != true {
                     natsConnection_Destroy(conn)  // closed meanwhile: this thread owns it
                 }
@@ -665,6 +699,7 @@ public final class NATSClient: @unchecked Sendable {
         try NATSError.check(natsOptions_SetClosedCB(opts, natsClosedTrampoline, closure), op + " (closed cb)")
         // Single delivery thread: the library pool (sized to 1 in NATSLibrary.open) for every subscription.
         try NATSError.check(natsOptions_UseGlobalMessageDelivery(opts, true), op + " (global delivery)")
+        try configureSecurity(opts, o)
     }
 
     private static func isValidLimit(_ value: Int) -> Bool {

@@ -57,6 +57,12 @@ public struct NATSError: Error, Sendable, Equatable, CustomStringConvertible {
         if let detail, !detail.isEmpty, detail != statusText { text += " – \(detail)" }
         return text
     }
+
+    /// The status text and libnats' detail without the operation, e.g. "Not Permitted: Authorization Violation".
+    public var summary: String {
+        guard let detail, !detail.isEmpty, detail != statusText else { return statusText }
+        return "\(statusText): \(detail)"
+    }
 }
 
 // MARK: - Internal construction from natsStatus (C types stay in this module's NATS files)

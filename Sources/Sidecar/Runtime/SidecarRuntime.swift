@@ -27,6 +27,8 @@ public final class SidecarRuntime: @unchecked Sendable {
     public let readiness: Readiness
     /// `/metrics`.
     public let metrics: MetricsExporter
+    /// Bearer-token check of config writes on the public HTTP listener.
+    public let writeAuthorization: WriteAuthorization
     /// When the runtime was built (wall clock, ms since the epoch).
     public let startedAtMs: Int64
     /// The executable sets this: when a graceful shutdown overruns `SHUTDOWN_TIMEOUT_SECONDS`
@@ -43,6 +45,13 @@ public final class SidecarRuntime: @unchecked Sendable {
     public init(configuration: SidecarConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // First: listener and token mistakes stop the start before anything connects.
+        if let admin = configuration.adminHTTPPort, admin != 0, admin == configuration.httpPort {
+            throw ConfigurationError(variable: "ADMIN_HTTP_PORT", value: "\(admin)",
+                                     reason: "must differ from HTTP_PORT (writes without a token would be served on the public port)")
+        }
+        writeAuthorization = try WriteAuthorization(token: configuration.apiToken, file: configuration.apiTokenFile,
+                                                    logger: logger)
         let strategyIds = configuration.engine.enabledStrategyIds
         stats = IngestStats(strategyIds: strategyIds)
         board = DepthBoard(historySeconds: 900, ttlSeconds: configuration.engine.symbolTTLSeconds)
@@ -54,6 +63,7 @@ public final class SidecarRuntime: @unchecked Sendable {
         options.name = configuration.connectionName
         options.reconnectBufferBytes = configuration.reconnectBufferBytes
         options.pingIntervalMs = Int64(configuration.pingIntervalSeconds) * 1000
+        options.security = configuration.natsSecurity
         let connectionLogger = logger
         let connectionEvents = ConnectionEventCounts()
         client = try NATSClient(options: options) { event in
@@ -103,7 +113,10 @@ public final class SidecarRuntime: @unchecked Sendable {
         let client = self.client
         let stats = self.stats
         readiness = Readiness([
-            ReadinessCheck(name: "nats_connected") { client.isConnected ? .ok("connected") : .failed("not connected to NATS") },
+            ReadinessCheck(name: "nats_connected") {
+                client.isConnected ? .ok("connected")
+                    : .failed(client.connectFailure.map { "not connected to NATS: \($0)" } ?? "not connected to NATS")
+            },
             ReadinessCheck(name: "nats_subscribed") {
                 ingest.isSubscribed ? .ok("subscribed to \(configuration.consumerSubjects.map(\.subject).joined(separator: ","))")
                     : .failed("not subscribed")
@@ -130,10 +143,12 @@ public final class SidecarRuntime: @unchecked Sendable {
                 return silentMs <= limitMs ? .ok(text) : .failed(text)
             }
         }
-        metrics = MetricsExporter(sources: MetricsSources(
+        var metricsSources = MetricsSources(
             stats: stats, socketStats: configuration.socketPath == nil ? nil : socketStats,
             natsConnected: { client.isConnected }, natsCounters: { client.stats },
-            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs))
+            slowConsumerDrops: { ingest.droppedMessages }, startedAtMs: startedAtMs)
+        metricsSources.unauthorizedWrites = writeAuthorization.refused
+        metrics = MetricsExporter(sources: metricsSources)
     }
 
     /// The venue APIs use when none is given: the first configured subject's tag, else spot.
@@ -171,15 +186,16 @@ public final class SidecarRuntime: @unchecked Sendable {
     /// `SHUTDOWN_TIMEOUT_SECONDS`: not ready and no new socket connections, heartbeat stops,
     /// NATS subscriptions drain and publishes flush, socket clients get Goodbye, HTTP stops,
     /// the connection closes.
-    /// `onHTTPBound` receives the bound HTTP port (useful with port 0); `onSocketBound` the
-    /// socket path once it accepts connections.
+    /// `onHTTPBound` receives the bound HTTP port (useful with port 0), `onAdminHTTPBound` the
+    /// admin listener's; `onSocketBound` the socket path once it accepts connections.
     public func run(shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
                     onHTTPBound: @escaping @Sendable (Int) -> Void = { _ in },
+                    onAdminHTTPBound: @escaping @Sendable (Int) -> Void = { _ in },
                     onSocketBound: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let api = httpContext()
         let logger = self.logger
         let app = Application(
-            router: HTTPAPI.router(api),
+            router: HTTPAPI.router(api, writeGuard: writeAuthorization),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "realtime-sidecar"),
             onServerRunning: { channel in
@@ -188,11 +204,35 @@ public final class SidecarRuntime: @unchecked Sendable {
                 onHTTPBound(port)
             },
             logger: logger)
+        // The admin listener: the same routes, writes without a token. Trust comes from the
+        // listener, so it belongs on loopback (reached by kubectl exec / port-forward).
+        var adminApp: (any Service)?
+        if let adminPort = configuration.adminHTTPPort {
+            let host = configuration.adminHTTPHost
+            if !Self.isLoopback(host) {
+                logger.warning("ADMIN_HTTP_HOST is not a loopback address: anyone reaching it can change the configuration without a token",
+                               metadata: ["host": "\(host)"])
+            }
+            adminApp = Application(
+                router: HTTPAPI.router(api),
+                configuration: .init(address: .hostname(host, port: adminPort), serverName: "realtime-sidecar"),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? 0
+                    logger.info("admin http listening (config writes without a token)", metadata: ["host": "\(host)", "port": "\(port)"])
+                    onAdminHTTPBound(port)
+                },
+                logger: logger)
+        }
+        if !writeAuthorization.hasToken {
+            logger.notice("no SIDECAR_API_TOKEN: config writes only on the admin listener",
+                          metadata: ["admin": "\(configuration.adminHTTPPort.map { "\(configuration.adminHTTPHost):\($0)" } ?? "off")"])
+        }
         // Graceful shutdown runs in reverse order: the sentinel (not ready, stop accepting
         // socket connections), the heartbeat, ingest (drain the subscriptions, flush publishes),
         // the socket server (Goodbye to every client, remove the file), HTTP last, so `/ready`
         // answers 503 throughout.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let adminApp { services.append(.init(service: adminApp)) }
         var socket: SocketServer?
         if let path = configuration.socketPath {
             let server = SocketServer(
@@ -283,6 +323,12 @@ public final class SidecarRuntime: @unchecked Sendable {
             }
         }
         await socketServer.withLock({ $0 })?.stopAccepting()
+    }
+
+    /// 127.0.0.0/8, ::1 or localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased()
+        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
     }
 
     /// Starts the same graceful shutdown a SIGTERM does.

@@ -15,6 +15,7 @@ public enum SimpleHTTPClient {
         case connect(host: String, port: Int, errno: Int32)
         case io(String)
         case malformedResponse(String)
+        case invalidHeader(String)
 
         public var description: String {
             switch self {
@@ -22,6 +23,7 @@ public enum SimpleHTTPClient {
             case .connect(let host, let port, let code): "cannot connect to \(host):\(port): \(String(cString: strerror(code)))"
             case .io(let what): "I/O error: \(what)"
             case .malformedResponse(let why): "malformed HTTP response: \(why)"
+            case .invalidHeader(let name): "header \(name) holds a line break"
             }
         }
     }
@@ -31,9 +33,13 @@ public enum SimpleHTTPClient {
         try request("GET", url, timeoutSeconds: timeoutSeconds)
     }
 
-    /// Any method, with an optional JSON body.
+    /// Any method, with an optional JSON body and extra headers (names and values must not hold
+    /// CR or LF: they are written as given).
     public static func request(_ method: String, _ url: String, body: [UInt8]? = nil,
-                               timeoutSeconds: Int = 5) throws -> Response {
+                               headers: [(String, String)] = [], timeoutSeconds: Int = 5) throws -> Response {
+        for (name, value) in headers where (name + value).contains(where: { $0 == "\r" || $0 == "\n" }) {
+            throw Failure.invalidHeader(name)
+        }
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
             throw Failure.invalidURL(url)
         }
@@ -60,6 +66,7 @@ public enum SimpleHTTPClient {
 
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nAccept: application/json\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let request = Array((head + "\r\n").utf8) + (body ?? [])
         var offset = 0
         while offset < request.count {

@@ -5,13 +5,19 @@ import Testing
 /// HTTP calls with JSON bodies, read with the service's own strict parser (ints stay ints).
 struct HTTPJSON {
     let base: String
+    /// Sent as `Authorization: Bearer` when set.
+    var token: String?
 
-    init(port: Int) { base = "http://127.0.0.1:\(port)" }
+    init(port: Int, token: String? = nil) {
+        base = "http://127.0.0.1:\(port)"
+        self.token = token
+    }
 
     func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> (status: Int, json: JSONValue) {
         let url = base + path
+        let headers = token.map { [("Authorization", "Bearer \($0)")] } ?? []
         let response = try await offloaded {
-            try SimpleHTTPClient.request(method, url, body: body.map { Array($0.utf8) })
+            try SimpleHTTPClient.request(method, url, body: body.map { Array($0.utf8) }, headers: headers)
         }
         let json = (try? JSONValue.parse(response.body)) ?? .string(response.text)
         return (response.status, json)
@@ -42,6 +48,8 @@ extension JSONValue {
 final class SidecarProcess: @unchecked Sendable {
     let process = Process()
     let httpPort: Int
+    /// The admin listener (config writes without a token); 0 when the test turned it off.
+    let adminPort: Int
     let logURL: URL
     private let exited = DispatchSemaphore(value: 0)
 
@@ -55,12 +63,15 @@ final class SidecarProcess: @unchecked Sendable {
         for key in env.keys where ["NATS_", "SIDECAR_", "HTTP_", "CONFIG_"].contains(where: key.hasPrefix) { env[key] = nil }
         env["HTTP_HOST"] = "127.0.0.1"
         env["HTTP_PORT"] = "\(try NATSServerProcess.freePort())"
+        env["ADMIN_HTTP_HOST"] = "127.0.0.1"
+        env["ADMIN_HTTP_PORT"] = "\(try NATSServerProcess.freePort())"
         env["SIDECAR_SOCKET_PATH"] = ""
         env["NATS_URL"] = "nats://127.0.0.1:1"
         env["CONFIG_STORE"] = "memory"
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "notice"
         for (key, value) in environment { env[key] = value }
         httpPort = Int(env["HTTP_PORT"] ?? "") ?? 0
+        adminPort = Int(env["ADMIN_HTTP_PORT"] ?? "") ?? 0
         process.environment = env
         process.standardOutput = log
         process.standardError = log
@@ -79,6 +90,8 @@ final class SidecarProcess: @unchecked Sendable {
     }
 
     var http: HTTPJSON { HTTPJSON(port: httpPort) }
+    /// Where tests make config writes: the admin listener.
+    var admin: HTTPJSON { HTTPJSON(port: adminPort) }
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// Waits until HTTP answers and the config store is ready.

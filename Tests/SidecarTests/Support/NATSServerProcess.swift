@@ -21,6 +21,9 @@ final class NATSServerProcess: @unchecked Sendable {
 
     let port: Int
     let jetStream: Bool
+    /// A nats-server configuration file (TLS, authorization) read with `-c`; address and port
+    /// still come from the command line.
+    let configFile: URL?
     let workDir: URL
     private let lock = NSLock()
     private var process: Process?
@@ -34,9 +37,10 @@ final class NATSServerProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - port: a fixed port, or nil to pick a free one.
     ///   - start: start right away (and wait until it accepts TCP connections).
-    init(port: Int? = nil, jetStream: Bool = true, start: Bool = true) throws {
+    init(port: Int? = nil, jetStream: Bool = true, configFile: URL? = nil, start: Bool = true) throws {
         self.port = try port ?? Self.freePort()
         self.jetStream = jetStream
+        self.configFile = configFile
         self.workDir = FileManager.default.temporaryDirectory
             .appendingPathComponent("nats-test-\(getpid())-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
@@ -95,6 +99,7 @@ final class NATSServerProcess: @unchecked Sendable {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: path)
             var args = ["-a", "127.0.0.1", "-p", String(port), "-n", "test-\(port)"]
+            if let configFile { args = ["-c", configFile.path] + args }
             if jetStream {
                 args += ["-js", "--store_dir", workDir.appendingPathComponent("jetstream").path]
             }

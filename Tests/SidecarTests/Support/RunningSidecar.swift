@@ -9,6 +9,8 @@ import Testing
 final class RunningSidecar: @unchecked Sendable {
     let runtime: SidecarRuntime
     let httpPort: Int
+    /// The admin listener's port (config writes without a token); nil when it is off.
+    private(set) var adminPort: Int?
     /// nil when the configuration disabled the socket.
     let socketPath: String?
     private let task: Task<Void, Error>
@@ -30,6 +32,7 @@ final class RunningSidecar: @unchecked Sendable {
         configuration.natsURL = natsURL
         configuration.httpHost = "127.0.0.1"
         configuration.httpPort = 0
+        configuration.adminHTTPPort = 0
         configuration.socketPath = temporarySocketPath()
         configuration.configStore = .memory
         // The feeds of these tests (the synthetic market, the recordings) carry Binance's own
@@ -41,15 +44,23 @@ final class RunningSidecar: @unchecked Sendable {
         let runtime = try SidecarRuntime(configuration: configuration, logger: logger)
         let port = Mutex<Int?>(nil)
         let socket = Mutex<String?>(nil)
+        let adminPort = Mutex<Int?>(nil)
         let task = Task {
             try await runtime.run(shutdownSignals: [], onHTTPBound: { bound in port.withLock { $0 = bound } },
+                                  onAdminHTTPBound: { bound in adminPort.withLock { $0 = bound } },
                                   onSocketBound: { path in socket.withLock { $0 = path } })
         }
         let bound = try await waitFor("HTTP port bound", timeout: 15) { port.withLock { $0 } }
+        var admin: Int?
+        if configuration.adminHTTPPort != nil {
+            admin = try await waitFor("admin HTTP port bound", timeout: 15) { adminPort.withLock { $0 } }
+        }
         if configuration.socketPath != nil {
             try await waitFor("socket bound", timeout: 15) { socket.withLock { $0 } }
         }
-        return RunningSidecar(runtime: runtime, httpPort: bound, socketPath: configuration.socketPath, task: task)
+        let sidecar = RunningSidecar(runtime: runtime, httpPort: bound, socketPath: configuration.socketPath, task: task)
+        sidecar.adminPort = admin
+        return sidecar
     }
 
     func get(_ path: String) async throws -> SimpleHTTPClient.Response {

@@ -158,6 +158,8 @@ class Sidecar:
             "NATS_PUBLISHER_TOPIC": f"signals.{name}",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": "0",
+            # Several sidecars run at once: the admin listener's default port (8081) would clash.
+            "ADMIN_HTTP_PORT": "0",
             "SIDECAR_SOCKET_PATH": self.socket_path,
             "CONFIG_STORE": "memory",
             "ORDERBOOK_SKEW_COOLDOWN_SECONDS": "0",
