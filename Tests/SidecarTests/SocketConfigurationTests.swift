@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Socket configuration")
 struct SocketConfigurationTests {
-    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames sent, 16 KiB requests, 32 KiB output and 256 queued events per client")
+    @Test("the socket defaults to the k8s path, mode 0660, any peer, 4 MiB frames sent, 64 KiB requests, 32 KiB output and 256 queued events per client")
     func defaults() throws {
         let configuration = try SidecarConfiguration(environment: [:])
         #expect(configuration.socketPath == "/var/run/realtime-sidecar/sidecar.sock")
@@ -12,7 +12,7 @@ struct SocketConfigurationTests {
         #expect(configuration.allowedUIDs.isEmpty)
         #expect(configuration.maxFrameBytes == 4 << 20)
         #expect(configuration.clientQueueEvents == 256)
-        #expect(configuration.maxRequestBytes == 16 << 10)
+        #expect(configuration.maxRequestBytes == 64 << 10)
         #expect(configuration.clientOutputBytes == 32 << 10)
         #expect(configuration.configUIDs == [getuid()])
     }
@@ -32,7 +32,7 @@ struct SocketConfigurationTests {
         #expect(configuration.frameTimeoutSeconds == 2.5)
         #expect(configuration.maxConnections == 50)
         let defaults = try SidecarConfiguration(environment: [:])
-        #expect(defaults.frameTimeoutSeconds == 30 && defaults.maxConnections == 1024)
+        #expect(defaults.frameTimeoutSeconds == 30 && defaults.maxConnections == 256)
         #expect(try SidecarConfiguration(environment: ["SIDECAR_SOCKET_PATH": ""]).socketPath == nil)
         let values = Dictionary(uniqueKeysWithValues: configuration.effectiveValues)
         #expect(values["SIDECAR_SOCKET_MODE"] == "0600")

@@ -24,8 +24,8 @@ struct SocketMemoryTests {
     static let rateTolerance = env["SOCKET_MEMORY_TOLERANCE"].flatMap(Double.init) ?? 0.15
     /// docs/RELIABILITY.md, "Memory bound of socket clients", with the defaults: the most one
     /// connection can hold, and the pool shared by replies beyond a connection's budget.
-    static let maxRequestBytes = 16 << 10
-    static let perConnectionWorstBytes = 184 << 10
+    static let maxRequestBytes = 64 << 10
+    static let perConnectionWorstBytes = 280 << 10
     static let sharedOutputBytes = 8 << 20
     /// The pod's memory limit (k8s/sidecar/deployment.yaml).
     static let podLimitBytes = 256 << 20
@@ -237,7 +237,7 @@ struct SocketMemoryTests {
         // request limit are refused after decoding, without lasting growth.
         let rssBeforeFloods = residentBytes(pid: pid)
         var flood = SocketProtocol.ConfigCall(op: .set, strategyId: "orderbook_skew")
-        // As many empty entries as fit the request limit (16 KiB: about 8,000).
+        // As many empty entries as fit the request limit (64 KiB: about 32,000).
         var floodBody: [UInt8] = []
         var entries = Self.maxRequestBytes / 2
         repeat {

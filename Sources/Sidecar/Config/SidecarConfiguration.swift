@@ -91,12 +91,12 @@ public struct SidecarConfiguration: Sendable {
         ("SIDECAR_SOCKET_MODE", "0660", "Socket file mode, octal, applied right after bind"),
         ("SIDECAR_ALLOWED_UIDS", "", "Peer UIDs allowed on the socket (SO_PEERCRED), comma-separated; empty allows any"),
         ("SIDECAR_CONFIG_UIDS", "", "Peer UIDs allowed to change strategy config over the socket, comma-separated; empty: the sidecar's own UID"),
-        ("SIDECAR_MAX_REQUEST_BYTES", "16384", "Largest socket request frame accepted; larger ones get BAD_FRAME and close the connection"),
+        ("SIDECAR_MAX_REQUEST_BYTES", "65536", "Largest socket request frame accepted; larger ones get BAD_FRAME and close the connection"),
         ("SIDECAR_MAX_FRAME_BYTES", "4194304", "Largest socket frame the sidecar sends (a reply, an event)"),
         ("SIDECAR_CLIENT_OUTPUT_BYTES", "32768", "Unsent bytes per socket connection; beyond it pushed events wait (then Gap) and a further request closes the connection"),
         ("SIDECAR_CLIENT_QUEUE_EVENTS", "256", "Pushed events queued per socket client (at most 2 x SIDECAR_CLIENT_OUTPUT_BYTES of them); beyond it the oldest are dropped and a Gap is sent"),
         ("SIDECAR_FRAME_TIMEOUT_SECONDS", "30", "A socket frame must arrive in full within this long of its first byte, else BAD_FRAME and close; 0 disables"),
-        ("SIDECAR_MAX_CONNECTIONS", "1024", "Socket connections open at once; more get RESOURCE_EXHAUSTED and are closed"),
+        ("SIDECAR_MAX_CONNECTIONS", "256", "Socket connections open at once; more get RESOURCE_EXHAUSTED and are closed (worst-case memory: docs/RELIABILITY.md)"),
         ("STRATEGY_ENABLED_ORDERBOOK_SKEW", "true", "Run orderbook_skew"),
         ("STRATEGY_ENABLED_TRADE_MOMENTUM", "true", "Run trade_momentum"),
         ("STRATEGY_ENABLED_TICKER_VELOCITY", "true", "Run ticker_velocity"),
@@ -160,7 +160,7 @@ public struct SidecarConfiguration: Sendable {
     /// UIDs whose socket config writes are accepted; the sidecar's own UID by default.
     public var configUIDs: [UInt32] = [getuid()]
     /// Largest request frame a client may send.
-    public var maxRequestBytes = 16 << 10
+    public var maxRequestBytes = 64 << 10
     /// Largest frame the sidecar sends.
     public var maxFrameBytes = 4 << 20
     /// Unsent bytes buffered per connection.
@@ -168,7 +168,7 @@ public struct SidecarConfiguration: Sendable {
     public var clientQueueEvents = 256
     /// 0: no timeout.
     public var frameTimeoutSeconds = 30.0
-    public var maxConnections = 1024
+    public var maxConnections = 256
     public var referencePricesSubject = "reference.prices"
     public var onchainMetricsSubject = "onchain.metrics"
     public var logLevel = "info"

@@ -11,7 +11,7 @@ struct SocketConnectionSettings: Sendable {
     /// Largest frame sent.
     var maxFrameBytes: Int
     /// Largest request frame accepted (the decoder refuses larger ones on the length prefix).
-    var maxRequestBytes: Int = 16 << 10
+    var maxRequestBytes: Int = 64 << 10
     /// Unsent bytes per connection before a request closes it (RESOURCE_EXHAUSTED).
     var outputBytes: Int = 32 << 10
     var queueEvents: Int
