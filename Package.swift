@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "realtime-sidecar", targets: ["realtime-sidecar"]),
         .executable(name: "sidecarctl", targets: ["sidecarctl"]),
         .library(name: "Strategies", targets: ["Strategies"]),
+        .library(name: "NATS", targets: ["NATS"]),
         .library(name: "Sidecar", targets: ["Sidecar"]),
     ],
     dependencies: [
@@ -24,7 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
-        // C libraries from Debian's -dev packages, each wrapped once in Sidecar.
+        // C libraries from Debian's -dev packages, each wrapped once (CNATS only in NATS).
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
@@ -37,11 +38,19 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
 
-        // Runtime: NATS bridge, HTTP, stats, services and lifecycle.
+        // The libnats wrapper: client, subscription, KV, callbacks, errors. The only importer of
+        // CNATS; depends on no module of ours (ModuleDirectionTests checks both).
+        .target(
+            name: "NATS",
+            dependencies: ["CNATS", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+
+        // Runtime: ingest, HTTP, stats, services and lifecycle.
         .target(
             name: "Sidecar",
             dependencies: [
-                "Strategies", "CNATS", "CZlib", "CProtobufC", "CSidecarProto",
+                "Strategies", "NATS", "CZlib", "CProtobufC", "CSidecarProto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -51,24 +60,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(
             name: "realtime-sidecar",
-            dependencies: ["Sidecar", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Sidecar", "NATS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(
             name: "sidecarctl",
-            dependencies: ["Sidecar", "Strategies", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Sidecar", "NATS", "Strategies", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(name: "StrategiesTests", dependencies: ["Strategies"]),
         .testTarget(
             name: "SidecarTests",
-            dependencies: ["Sidecar", "Strategies", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["Sidecar", "NATS", "Strategies", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: [.swiftLanguageMode(.v5)]

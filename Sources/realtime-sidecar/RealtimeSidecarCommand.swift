@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NATS
 import Sidecar
 
 @main

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NATS
 import Sidecar
 import Strategies
 import Synchronization

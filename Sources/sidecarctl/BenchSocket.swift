@@ -1,4 +1,5 @@
 import Foundation
+import NATS
 import Sidecar
 import Strategies
 import Synchronization

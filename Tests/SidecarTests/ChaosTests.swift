@@ -1,4 +1,5 @@
 import Foundation
+@testable import NATS
 import Synchronization
 import Testing
 @testable import Sidecar

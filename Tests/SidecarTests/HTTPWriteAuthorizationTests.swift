@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+@testable import NATS
 import Testing
 @testable import Sidecar
 

@@ -1,4 +1,5 @@
 import Foundation
+@testable import NATS
 import Testing
 @testable import Sidecar
 #if canImport(Glibc)

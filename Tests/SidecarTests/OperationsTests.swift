@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import CoreMetrics
+@testable import NATS
 import Synchronization
 import Testing
 @testable import Sidecar

@@ -1,18 +1,10 @@
 import Foundation
+import NATS
 
-/// A secret read from the environment or a file. Its description never shows the value, so
-/// string interpolation into a log line or an error cannot leak it.
-public struct SecretString: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// What configuration listings show in place of a set secret.
-    public static let shown = "<set>"
+// `SecretString` and `NATSSecurity` live in NATS, which knows no environment variables;
+// reading and checking them from the environment is configuration, so it stays here.
 
-    public let value: String
-
-    public init(_ value: String) { self.value = value }
-
-    public var description: String { Self.shown }
-    public var debugDescription: String { Self.shown }
-
+extension SecretString {
     /// `NAME` or, when set, the content of the file named by `NAME_FILE` (one trailing newline
     /// removed, as `kubectl create secret --from-file` keeps it). nil when neither is set.
     static func fromEnvironment(_ environment: [String: String], _ name: String) throws(ConfigurationError) -> SecretString? {
@@ -24,43 +16,21 @@ public struct SecretString: Sendable, Equatable, CustomStringConvertible, Custom
     }
 
     /// The file's content, trailing newlines removed; an empty or unreadable file is an error
-    /// that names the file, never its content.
+    /// that names the variable and the file, never its content.
     public static func fromFile(_ path: String, variable: String) throws(ConfigurationError) -> SecretString {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(variable: variable, value: path, reason: "cannot read the file")
+        do {
+            return try contents(ofFile: path)
+        } catch {
+            throw ConfigurationError(variable: variable, value: path, reason: error.reason)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(variable: variable, value: path, reason: "the file is not UTF-8 text")
-        }
-        let trimmed = text.trimmingCharacters(in: .newlines)
-        guard !trimmed.isEmpty else {
-            throw ConfigurationError(variable: variable, value: path, reason: "the file is empty")
-        }
-        return SecretString(trimmed)
     }
 }
 
-/// TLS material and credentials of the NATS connections. File paths are shown in listings;
-/// token and password never are.
-public struct NATSSecurity: Sendable, Equatable {
-    /// PEM CA bundle verifying the server; any of the three TLS files turns TLS on.
-    public var tlsCAFile: String?
-    public var tlsCertFile: String?
-    public var tlsKeyFile: String?
-    /// User JWT + NKey seed (`nsc` creds file).
-    public var credsFile: String?
-    public var nkeySeedFile: String?
-    public var token: SecretString?
-    public var user: String?
-    public var password: SecretString?
-
-    public init() {}
-
-    public var tlsEnabled: Bool { tlsCAFile != nil || tlsCertFile != nil || tlsKeyFile != nil }
-
+extension NATSSecurity {
     /// The `NATS_TLS_*`, `NATS_CREDS_FILE`, `NATS_NKEY_SEED_FILE`, `NATS_TOKEN(_FILE)`, `NATS_USER`
     /// and `NATS_PASSWORD(_FILE)` variables, checked; the sidecar and sidecarctl read the same ones.
     public init(environment: [String: String]) throws(ConfigurationError) {
+        self.init()
         let env = EnvironmentReader(environment: environment)
         tlsCAFile = env.nonEmpty("NATS_TLS_CA_FILE")
         tlsCertFile = env.nonEmpty("NATS_TLS_CERT_FILE")

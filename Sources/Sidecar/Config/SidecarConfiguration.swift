@@ -1,4 +1,5 @@
 import Foundation
+import NATS
 import Strategies
 
 /// A configuration value that could not be used, named by its variable.

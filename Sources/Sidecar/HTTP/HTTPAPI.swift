@@ -1,4 +1,5 @@
 import Hummingbird
+import NATS
 import Strategies
 
 /// What the HTTP API reads. Every reader goes through published snapshots and counters;

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NATS
 import ServiceLifecycle
 import Strategies
 import Synchronization

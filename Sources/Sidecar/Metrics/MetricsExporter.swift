@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import NATS
 import Prometheus
 import Strategies
 import Synchronization

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NATS
 import ServiceLifecycle
 import Strategies
 import Synchronization

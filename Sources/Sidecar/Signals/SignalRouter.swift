@@ -1,4 +1,5 @@
 import Logging
+import NATS
 import Strategies
 
 /// Fans each signal out from the ingest thread: confidence gate, then the signal log

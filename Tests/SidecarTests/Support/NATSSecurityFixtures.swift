@@ -1,4 +1,5 @@
 import Foundation
+@testable import NATS
 @testable import Sidecar
 
 /// Certificates, keys and nats-server configurations generated at test time with the `openssl`

@@ -64,7 +64,7 @@ extension NATSClient {
         if let seedFile = s.nkeySeedFile {
             let seed: SecretString
             do {
-                seed = try SecretString.fromFile(seedFile, variable: "NATS_NKEY_SEED_FILE")
+                seed = try SecretString.contents(ofFile: seedFile)
             } catch {
                 throw NATSError.invalid(NATS_INVALID_ARG, operation: op + " (NATS_NKEY_SEED_FILE \(seedFile))",
                                         detail: error.reason)
