@@ -494,6 +494,8 @@ public final class NATSClient: @unchecked Sendable {
         }
     }
 
+    // Inlinable: the wrapper folds into the per-signal caller (SignalRouter), as it did in one module.
+    @inlinable
     public func publish(subject: String, bytes: [UInt8], headers: [(String, String)] = []) throws {
         try bytes.withUnsafeBytes { try publish(subject: subject, payload: $0, headers: headers) }
     }
