@@ -14,6 +14,7 @@ struct ModuleDirectionTests {
         process.arguments = ["bash", root.appendingPathComponent("scripts/check-module-imports").path, tree.path]
         let out = Pipe()
         process.standardOutput = out
+        process.standardError = FileHandle.nullDevice  // its summary line; the offences are on stdout
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -23,7 +24,13 @@ struct ModuleDirectionTests {
 
     @Test func noModuleImportsAgainstTheDirection() throws {
         let result = try Self.check(Self.root)
-        for line in result.lines { Issue.record("\(line)") }
+        for line in result.lines {
+            // `path:line: reason`: the issue points at the offending import itself.
+            let parts = line.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let number = Int(parts[1]) else { Issue.record("\(line)"); continue }
+            Issue.record("\(line)", sourceLocation: SourceLocation(
+                fileID: parts[0], filePath: Self.root.appendingPathComponent(parts[0]).path, line: number, column: 1))
+        }
         #expect(result.status == 0, "scripts/check-module-imports exited \(result.status)")
     }
 
