@@ -326,6 +326,9 @@ struct  Realtime__V1__HelloResult
    */
   size_t n_venues;
   char **venues;
+  /*
+   * Largest frame the server sends (SIDECAR_MAX_FRAME_BYTES); requests have their own limit.
+   */
   uint32_t max_frame_bytes;
   /*
    * Sequence number of the newest signal at handshake time (0 if none).
